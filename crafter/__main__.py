@@ -1,0 +1,3 @@
+from crafter.cli.app import main
+
+main()

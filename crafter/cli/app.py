@@ -1,0 +1,178 @@
+"""Entry point for the ``crafter`` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crafter import __version__
+from crafter.cli.output import err_console, note, out_console, print_error, setup_logging
+from crafter.errors import CrafterError, UsageError
+
+app = typer.Typer(
+    name="crafter",
+    help="Draft grounded ML system design interview scenarios, and lint the ones you have.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crafter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log retries and timings.")
+    ] = False,
+) -> None:
+    setup_logging(verbose)
+
+
+def _parse_date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-01-31"
+        ) from None
+
+
+def _writable_dir(path: Path) -> Path:
+    """Create ``path`` if needed and prove we can write there, before paying for a model call."""
+    import tempfile
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".crafter-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write to {path}: {exc.strerror or exc}",
+            hint="pick a folder you can write to with --out",
+        ) from None
+    return path
+
+
+@app.command()
+def draft(
+    seed: Annotated[
+        str, typer.Argument(help="The user need, in a few sentences; '-' reads stdin.")
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="provider:model, e.g. anthropic:claude-sonnet-4-5."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write <slug>.yaml into.")
+    ] = Path("scenarios"),
+    level: Annotated[
+        str, typer.Option(help="Candidate level: mid, senior, staff, principal.")
+    ] = "staff",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Date the content must be current on (default today)."),
+    ] = None,
+) -> None:
+    """Draft a scenario for SEED and print the path of the YAML file written."""
+    from crafter.domain import save_new_scenario
+    from crafter.pipeline import DraftRequest, draft_scenario
+    from crafter.providers import build_provider, resolve_model
+
+    if seed == "-":
+        seed = sys.stdin.read()
+    request = DraftRequest(seed, level, _parse_date(as_of, "--as-of")).checked()
+    folder = _writable_dir(out)
+    choice = resolve_model(model)
+    provider = build_provider(choice.model_id)
+    note(f"model: {choice.model_id} ({choice.reason})")
+    if choice.model_id.startswith("local:"):
+        note("note: the local 135M model only proves the pipeline runs; its content is not usable")
+    with err_console().status(f"drafting with {choice.model_id}..."):
+        result = draft_scenario(request, provider)
+    path = save_new_scenario(result.scenario, folder)
+    p = result.scenario.provenance
+    cost = "unknown cost" if p.cost_usd is None else f"${p.cost_usd:.4f}"
+    note(f"{p.input_tokens} input + {p.output_tokens} output tokens, {cost}, {result.seconds:.1f}s")
+    typer.echo(str(path))
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario YAML files or folders of them.")],
+) -> None:
+    """Check scenario files against the schema; exit 2 if any is invalid."""
+    from crafter.domain import ScenarioFileError, load_scenario
+
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+    if not files:
+        raise UsageError("no .yaml or .yml files found in the given folders")
+    console = err_console()
+    bad = 0
+    for f in files:
+        try:
+            load_scenario(f)
+        except ScenarioFileError as exc:
+            bad += 1
+            for problem in exc.problems:
+                console.print(problem.render(), markup=False)
+        else:
+            out_console().print(f"ok {f}", markup=False)
+    if bad:
+        note(f"{bad} of {len(files)} file(s) invalid")
+        raise typer.Exit(2)
+
+
+@app.command()
+def models() -> None:
+    """List the model providers, whether each is usable here, and which one is the default."""
+    from rich.table import Table
+
+    from crafter.providers import provider_statuses, resolve_model
+
+    choice = resolve_model(None)
+    table = Table(title=None, show_lines=False)
+    for col in ("provider", "example --model", "ready", "why"):
+        table.add_column(col, overflow="fold")
+    for s in provider_statuses():
+        table.add_row(s.name, s.example, "yes" if s.available else "no", s.why)
+    console = out_console()
+    console.print(table)
+    console.print(f"default: {choice.model_id} ({choice.reason})", markup=False)
+    console.print(
+        "local:smollm2 is a 135M-parameter model: its output only proves the pipeline works offline.",
+        markup=False,
+    )
+
+
+def main() -> None:
+    """Console-script entry: user mistakes print a message and exit 2, never a traceback."""
+    try:
+        app()
+    except CrafterError as exc:
+        print_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console().print("interrupted; no partial file was written")
+        sys.exit(130)

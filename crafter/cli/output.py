@@ -1,0 +1,52 @@
+"""Console helpers: results go to stdout, everything else (progress, notes, errors) to stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from crafter.errors import CrafterError, redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    err_console().print(redact(message), markup=False)
+
+
+def print_error(exc: CrafterError) -> None:
+    console = err_console()
+    console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    if exc.hint:
+        console.print(f"  [dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("crafter")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False

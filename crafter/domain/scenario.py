@@ -1,0 +1,213 @@
+"""The Scenario model: the canonical, git-friendly form of an interview scenario.
+
+Top-level names marked as a contract in DESIGN.md (schema_version, id, title, seed, as_of, premise,
+hooks, questions, rubric, references, provenance) are relied on by the CLI, tests and libraries.
+Every string and list is bounded: a small local model would otherwise fill a field forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION: Literal[1] = 1
+MAX_SEED_CHARS = 4000
+
+Short = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=1500, strip_whitespace=True)]
+Long = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,79}$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
+
+Level = Literal["mid", "senior", "staff", "principal"]
+LEVELS: tuple[str, ...] = ("mid", "senior", "staff", "principal")
+
+# What a hook or an interviewer-held fact is about; the scaffold's question bank is keyed on these.
+Category = Literal[
+    "product", "data", "scale", "errors", "policy", "people", "domain", "modeling", "operations"
+]
+CATEGORIES: tuple[str, ...] = (
+    "product",
+    "data",
+    "scale",
+    "errors",
+    "policy",
+    "people",
+    "domain",
+    "modeling",
+    "operations",
+)
+
+ReviewStatus = Literal["draft", "reviewed", "approved", "retired"]
+Signal = Literal[
+    "problem framing",
+    "data",
+    "modeling",
+    "evaluation",
+    "deployment and monitoring",
+    "product sense",
+]
+SIGNALS: tuple[str, ...] = (
+    "problem framing",
+    "data",
+    "modeling",
+    "evaluation",
+    "deployment and monitoring",
+    "product sense",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+
+
+class ContextFact(_Strict):
+    """A fact the interviewer holds: revealed up front or only when the candidate asks."""
+
+    id: Ident
+    text: Text
+    category: Category
+    reveal: Literal["upfront", "on_ask"] = "on_ask"
+
+
+class DataSource(_Strict):
+    name: Short
+    description: Text
+    size: Short
+    labels: Short
+    freshness: Short
+    limits: Text
+
+
+class Constraint(_Strict):
+    name: Short
+    value: Short
+    unit: Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)] = ""
+    why: Text
+
+
+class Hook(_Strict):
+    """A specific detail that forces a design decision."""
+
+    id: Ident
+    detail: Text
+    decision_forced: Text
+    category: Category
+    refs: list[Ident] = Field(default_factory=list, max_length=8)
+
+
+class Question(_Strict):
+    """A good question a strong candidate asks, and the interviewer's prepared answer."""
+
+    id: Ident
+    question: Text
+    why_good: Text
+    answer: Text
+    hooks: list[Ident] = Field(default_factory=list, max_length=8)
+
+
+class Decision(_Strict):
+    id: Ident
+    decision: Text
+    options: list[Short] = Field(min_length=1, max_length=8)
+    tradeoffs: Text
+    modern_approach: Text
+
+
+class RubricRow(_Strict):
+    """Observable evidence per level for one signal."""
+
+    signal: Signal
+    no_hire: Text
+    lean_hire: Text
+    hire: Text
+    strong_hire: Text
+
+
+class Trap(_Strict):
+    """A smooth-talker answer that must not pass, and the follow-up that exposes it."""
+
+    generic_answer: Text
+    follow_up: Text
+    exposes: Text
+
+
+class Reference(_Strict):
+    id: Ident
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    org: Short
+    year: int = Field(ge=1950, le=2100)
+    url: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    why_relevant: Text
+
+
+class Provenance(_Strict):
+    generator: Short
+    model: Short
+    prompt_version: Short
+    corpus_version: Short
+    created_at: dt.datetime
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    cost_usd: float | None = Field(default=0.0, ge=0)
+    price_as_of: dt.date | None = None
+    inputs_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class Review(_Strict):
+    status: ReviewStatus = "draft"
+    reviewer: Annotated[str, StringConstraints(max_length=200)] = ""
+    notes: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+class ScenarioContent(_Strict):
+    """What a generator writes: everything but identity, provenance and review."""
+
+    title: Short
+    premise: Long
+    context: list[ContextFact] = Field(default_factory=list, max_length=40)
+    data: list[DataSource] = Field(default_factory=list, max_length=20)
+    constraints: list[Constraint] = Field(default_factory=list, max_length=20)
+    hooks: list[Hook] = Field(min_length=1, max_length=20)
+    questions: list[Question] = Field(min_length=1, max_length=30)
+    decisions: list[Decision] = Field(default_factory=list, max_length=15)
+    rubric: list[RubricRow] = Field(min_length=1, max_length=len(SIGNALS))
+    traps: list[Trap] = Field(default_factory=list, max_length=15)
+
+
+class Scenario(ScenarioContent):
+    """A whole scenario as stored in a library: one YAML file each."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: Slug
+    seed: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SEED_CHARS)]
+    as_of: dt.date
+    level: Level = "staff"
+    references: list[Reference] = Field(default_factory=list, max_length=30)
+    provenance: Provenance
+    review: Review = Field(default_factory=Review)
+
+
+# The order fields are written in, so a YAML file reads top to bottom like a scenario.
+FIELD_ORDER: tuple[str, ...] = (
+    "schema_version",
+    "id",
+    "title",
+    "seed",
+    "as_of",
+    "level",
+    "premise",
+    "context",
+    "data",
+    "constraints",
+    "hooks",
+    "questions",
+    "decisions",
+    "rubric",
+    "traps",
+    "references",
+    "provenance",
+    "review",
+)

@@ -1,0 +1,161 @@
+"""Scenario YAML load and save; saving is atomic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from crafter.domain.atomic import atomic_write_text, write_new_text
+from crafter.domain.scenario import FIELD_ORDER, Scenario
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One reason a file is not a valid scenario: where, what is wrong, what was expected."""
+
+    path: str
+    location: str
+    message: str
+    line: int | None = None
+
+    def render(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return (
+            f"{where}: {self.location}: {self.message}"
+            if self.location
+            else f"{where}: {self.message}"
+        )
+
+
+class ScenarioFileError(Exception):
+    """A file that could not be read as a scenario; carries every problem found."""
+
+    def __init__(self, path: Path, problems: list[SchemaProblem]) -> None:
+        super().__init__("; ".join(p.render() for p in problems))
+        self.path = path
+        self.problems = problems
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # Block style for multi-line text keeps long prose readable and diffs small.
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def to_yaml(scenario: Scenario) -> str:
+    data = scenario.model_dump(mode="json")
+    ordered = {k: data[k] for k in FIELD_ORDER if k in data}
+    return yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_scenario(scenario: Scenario, path: Path) -> None:
+    """Write (or replace) ``path`` atomically."""
+    atomic_write_text(Path(path), to_yaml(scenario))
+
+
+def save_new_scenario(scenario: Scenario, folder: Path) -> Path:
+    """Write ``<folder>/<id>.yaml`` without replacing an existing file; returns the path used."""
+    return write_new_text(Path(folder) / f"{scenario.id}.yaml", to_yaml(scenario))
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_index(text: str) -> dict[tuple[int | str, ...], int]:
+    """Map each YAML node path to its 1-based line so schema errors can point at a line."""
+    index: dict[tuple[int | str, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[int | str, ...]) -> None:
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else str(key)
+                index[(*path, name)] = key.start_mark.line + 1
+                walk(value, (*path, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return index
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def problems_from_validation(
+    path: str, err: ValidationError, text: str | None = None
+) -> list[SchemaProblem]:
+    lines = _line_index(text) if text else {}
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        line = None
+        for cut in range(len(loc), -1, -1):
+            if loc[:cut] in lines:
+                line = lines[loc[:cut]]
+                break
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (not part of schema_version 1; check its spelling)"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        out.append(SchemaProblem(path, _loc(loc), msg, line))
+    return out
+
+
+def parse_scenario_text(text: str, path: str = "<text>") -> Scenario:
+    """Parse and validate YAML text; raises ScenarioFileError listing every problem."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioFileError(
+            Path(path), [SchemaProblem(path, "", f"invalid YAML: {problem}", line)]
+        ) from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise ScenarioFileError(
+            Path(path),
+            [SchemaProblem(path, "", f"expected a mapping of scenario fields, got {kind}")],
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioFileError(Path(path), problems_from_validation(path, exc, text)) from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read a scenario YAML file; raises ScenarioFileError for unreadable or invalid files."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioFileError(
+            p, [SchemaProblem(str(p), "", f"cannot read: {exc.strerror}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioFileError(p, [SchemaProblem(str(p), "", "not UTF-8 text")]) from None
+    return parse_scenario_text(text, str(p))

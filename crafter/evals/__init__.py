@@ -1,0 +1,1 @@
+"""Deterministic checks and LLM judges over scenarios and question text."""

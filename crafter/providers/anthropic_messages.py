@@ -1,0 +1,136 @@
+"""Anthropic Messages API provider: structured output through a forced tool call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from crafter.errors import ProviderError, UsageError
+from crafter.providers.base import Generation, Message, T
+from crafter.providers.retry import Retryable, RetryPolicy, parse_retry_after
+from crafter.providers.schema import output_schema
+from crafter.providers.structured import RawReply, generate_structured
+
+if TYPE_CHECKING:
+    import anthropic
+
+DEFAULT_MAX_TOKENS = 8000
+TOOL_NAME = "submit"
+
+
+class AnthropicProvider:
+    generates_text = True
+
+    def __init__(
+        self,
+        model_id: str,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.model = model
+        self.policy = policy or RetryPolicy()
+        self._api_key = api_key
+        self._base_url = base_url
+        self._client: anthropic.Anthropic | None = None
+
+    @property
+    def client(self) -> anthropic.Anthropic:
+        if self._client is None:
+            import anthropic
+
+            self._client = anthropic.Anthropic(
+                api_key=self._api_key,
+                base_url=self._base_url,
+                max_retries=0,
+                timeout=self.policy.timeout,
+            )
+        return self._client
+
+    def generate(
+        self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
+    ) -> Generation[T]:
+        tool = {
+            "name": TOOL_NAME,
+            "description": f"Submit the {schema.__name__} as structured data.",
+            "input_schema": output_schema(schema, strict=False, keep_lengths=True),
+        }
+
+        def send(convo: Sequence[Message], limit: int) -> RawReply:
+            return self._send(convo, limit, tool)
+
+        return generate_structured(
+            send,
+            messages,
+            schema,
+            model_id=self.model_id,
+            max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
+            policy=self.policy,
+        )
+
+    def _send(self, convo: Sequence[Message], limit: int, tool: dict[str, Any]) -> RawReply:
+        import anthropic
+
+        system = "\n\n".join(m.content for m in convo if m.role == "system")
+        turns = [{"role": m.role, "content": m.content} for m in convo if m.role != "system"]
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": limit,
+            "messages": turns,
+            "tools": [tool],
+            "tool_choice": {"type": "tool", "name": TOOL_NAME},
+        }
+        if system:
+            kwargs["system"] = system
+        try:
+            resp = self.client.messages.create(**kwargs)
+        except anthropic.RateLimitError as exc:
+            raise Retryable(
+                "rate limited (HTTP 429)", parse_retry_after(exc.response.headers)
+            ) from None
+        except anthropic.APITimeoutError:
+            raise Retryable(f"no answer within {self.policy.timeout:.0f}s") from None
+        except anthropic.APIConnectionError as exc:
+            raise Retryable(f"connection failed: {type(exc.__cause__ or exc).__name__}") from None
+        except anthropic.AuthenticationError:
+            raise UsageError(
+                f"{self.model_id}: the API key was rejected (HTTP 401)",
+                hint="check the key in ANTHROPIC_API_KEY",
+            ) from None
+        except anthropic.NotFoundError:
+            raise UsageError(
+                f"{self.model_id}: unknown model {self.model!r} (HTTP 404)",
+                hint="run `crafter models` and check the model name",
+            ) from None
+        except anthropic.APIStatusError as exc:
+            # 529 is Anthropic's "overloaded"; 5xx and 408/409 are worth another try.
+            if exc.status_code in (408, 409) or exc.status_code >= 500:
+                raise Retryable(
+                    f"HTTP {exc.status_code}", parse_retry_after(exc.response.headers)
+                ) from None
+            raise ProviderError(
+                f"{self.model_id}: request rejected (HTTP {exc.status_code})"
+            ) from None
+        except ValueError as exc:
+            raise Retryable(f"unreadable response body ({type(exc).__name__})") from None
+        text = ""
+        for block in resp.content or []:
+            if (
+                getattr(block, "type", None) == "tool_use"
+                and getattr(block, "name", None) == TOOL_NAME
+            ):
+                text = json.dumps(block.input)
+                break
+        else:
+            text = "".join(getattr(b, "text", "") for b in resp.content or [])
+        stop = resp.stop_reason
+        return RawReply(
+            text=text,
+            finish="length" if stop == "max_tokens" else "stop",
+            input_tokens=resp.usage.input_tokens if resp.usage else 0,
+            output_tokens=resp.usage.output_tokens if resp.usage else 0,
+        )

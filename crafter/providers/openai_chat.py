@@ -1,0 +1,165 @@
+"""OpenAI and OpenAI-compatible chat providers (official SDK, structured outputs by JSON schema)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from crafter.errors import ProviderError, UsageError
+from crafter.providers.base import Generation, Message, T
+from crafter.providers.retry import Retryable, RetryPolicy, parse_retry_after
+from crafter.providers.schema import output_schema
+from crafter.providers.structured import RawReply, generate_structured
+
+if TYPE_CHECKING:
+    import openai
+
+DEFAULT_MAX_TOKENS = 8000
+
+
+class OpenAIChatProvider:
+    """Chat Completions with ``response_format`` json_schema.
+
+    ``strict`` is for api.openai.com (which rejects length keywords); compatible servers such as
+    llama.cpp, vLLM and Ollama get the full schema, lengths included, which their grammars enforce.
+    """
+
+    generates_text = True
+
+    def __init__(
+        self,
+        model_id: str,
+        model: str,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        strict: bool = True,
+        policy: RetryPolicy | None = None,
+        extra_body: dict[str, Any] | None = None,
+        temperature: float | None = None,
+        max_string: int | None = None,
+        max_items: int | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.model = model
+        self.strict = strict
+        self.policy = policy or RetryPolicy()
+        self.extra_body = extra_body or {}
+        self.temperature = temperature
+        self.max_string = max_string
+        self.max_items = max_items
+        self._api_key = api_key
+        self._base_url = base_url
+        self._client: openai.OpenAI | None = None
+
+    @property
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            import openai  # lazy: the SDK costs import time the CLI's --help must not pay
+
+            # The SDK's own retries are off: ours honour Retry-After and are bounded per policy.
+            self._client = openai.OpenAI(
+                api_key=self._api_key or "not-needed",
+                base_url=self._base_url,
+                max_retries=0,
+                timeout=self.policy.timeout,
+            )
+        return self._client
+
+    def generate(
+        self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
+    ) -> Generation[T]:
+        json_schema = output_schema(
+            schema,
+            strict=self.strict,
+            keep_lengths=not self.strict,
+            max_string=self.max_string,
+            max_items=self.max_items,
+        )
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": json_schema, "strict": self.strict},
+        }
+
+        def send(convo: Sequence[Message], limit: int) -> RawReply:
+            return self._send(convo, limit, response_format)
+
+        return generate_structured(
+            send,
+            messages,
+            schema,
+            model_id=self.model_id,
+            max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
+            policy=self.policy,
+        )
+
+    def _send(
+        self, convo: Sequence[Message], limit: int, response_format: dict[str, Any]
+    ) -> RawReply:
+        import openai
+
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in convo],
+            "response_format": response_format,
+        }
+        # api.openai.com wants max_completion_tokens (reasoning models reject max_tokens);
+        # compatible servers know max_tokens.
+        kwargs["max_completion_tokens" if self.strict else "max_tokens"] = limit
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.extra_body:
+            kwargs["extra_body"] = self.extra_body
+        try:
+            resp = self.client.chat.completions.create(**kwargs)
+        except openai.RateLimitError as exc:
+            raise Retryable(
+                "rate limited (HTTP 429)", parse_retry_after(exc.response.headers)
+            ) from None
+        except openai.APITimeoutError:
+            raise Retryable(f"no answer within {self.policy.timeout:.0f}s") from None
+        except openai.APIConnectionError as exc:
+            raise Retryable(f"connection failed: {type(exc.__cause__ or exc).__name__}") from None
+        except openai.InternalServerError as exc:
+            raise Retryable(
+                f"server error (HTTP {exc.status_code})", parse_retry_after(exc.response.headers)
+            ) from None
+        except openai.AuthenticationError:
+            raise UsageError(
+                f"{self.model_id}: the API key was rejected (HTTP 401)",
+                hint="check the key in OPENAI_API_KEY (or CRAFTER_API_KEY for a compatible server)",
+            ) from None
+        except openai.NotFoundError:
+            raise UsageError(
+                f"{self.model_id}: the server does not know model {self.model!r} (HTTP 404)",
+                hint="run `crafter models` and check the model name",
+            ) from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in (408, 409) or exc.status_code >= 500:
+                raise Retryable(
+                    f"HTTP {exc.status_code}", parse_retry_after(exc.response.headers)
+                ) from None
+            raise ProviderError(
+                f"{self.model_id}: request rejected (HTTP {exc.status_code}): {_brief(exc)}"
+            ) from None
+        except ValueError as exc:
+            # The SDK raises ValueError/JSONDecodeError when a 200 body is not JSON at all.
+            raise Retryable(f"unreadable response body ({type(exc).__name__})") from None
+        if not getattr(resp, "choices", None):
+            raise Retryable("response had no choices")
+        choice = resp.choices[0]
+        finish = choice.finish_reason
+        usage = getattr(resp, "usage", None)
+        return RawReply(
+            text=choice.message.content or "",
+            finish="length"
+            if finish == "length"
+            else ("stop" if finish in ("stop", None) else "other"),
+            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        )
+
+
+def _brief(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:300] + "..."

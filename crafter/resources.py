@@ -1,0 +1,28 @@
+"""Locate the data folders (prompts/, evals/, reference_corpus/) in a wheel or a source checkout."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent
+
+
+@cache
+def data_dir(name: str) -> Path:
+    """Return the folder holding ``name`` data.
+
+    A built wheel carries the folders under ``crafter/_data``; an editable install or a source
+    checkout reads them in place at the repository root.
+    """
+    for candidate in (_PKG / "_data" / name, _PKG.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        f"crafter data folder {name!r} not found; the installation is incomplete"
+    )
+
+
+def package_data(name: str) -> Path:
+    """A file shipped inside the crafter package itself (crafter/data/)."""
+    return _PKG / "data" / name

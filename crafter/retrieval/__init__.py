@@ -1,0 +1,1 @@
+"""Corpus loading, the index and retrievers."""

@@ -1,0 +1,145 @@
+"""The OpenAI-compatible provider against a real loopback server, driven by the real SDK."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from crafter.domain import ScenarioContent
+from crafter.errors import ProviderError, UsageError
+from crafter.providers import Message, RetryPolicy
+from crafter.providers.openai_chat import OpenAIChatProvider
+from tests.fakes.openai_server import FaultServer
+from tests.helpers import content_dict
+
+MESSAGES = [Message("system", "You write scenarios."), Message("user", "Seed: route questions")]
+
+
+def provider(
+    server: FaultServer, *, strict: bool = False, timeout: float = 5.0
+) -> OpenAIChatProvider:
+    return OpenAIChatProvider(
+        "openai-compatible:test" if not strict else "openai:gpt-4o-mini",
+        "test-model",
+        api_key="test-key",
+        base_url=server.base_url,
+        strict=strict,
+        policy=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, timeout=timeout),
+    )
+
+
+def test_success_returns_validated_object_usage_and_sends_the_schema(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.push({"ok": content_dict()})
+    gen = provider(fault_server).generate(MESSAGES, ScenarioContent, max_tokens=900)
+    assert isinstance(gen.value, ScenarioContent)
+    assert (gen.usage.input_tokens, gen.usage.output_tokens) == (120, 80)
+    assert gen.attempts == 1 and gen.reasks == 0
+    body = fault_server.requests[0].body
+    assert body["max_tokens"] == 900
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["schema"]["additionalProperties"] is False
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+
+
+def test_strict_openai_requests_use_max_completion_tokens_and_a_price(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.push({"ok": content_dict()})
+    gen = provider(fault_server, strict=True).generate(MESSAGES, ScenarioContent)
+    body = fault_server.requests[0].body
+    assert "max_completion_tokens" in body and "max_tokens" not in body
+    assert body["response_format"]["json_schema"]["strict"] is True
+    assert gen.usage.cost_usd is not None and gen.usage.cost_usd > 0
+
+
+def test_429_honours_retry_after(fault_server: FaultServer) -> None:
+    fault_server.push({"status": 429, "retry_after": "1"}, {"ok": content_dict()})
+    started = time.perf_counter()
+    gen = provider(fault_server).generate(MESSAGES, ScenarioContent)
+    assert time.perf_counter() - started >= 0.95
+    assert gen.attempts == 2
+
+
+def test_a_retry_after_beyond_the_bound_fails_fast_with_a_clear_error(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.push({"status": 429, "retry_after": "3600"})
+    with pytest.raises(ProviderError, match="asked to wait 3600s"):
+        provider(fault_server).generate(MESSAGES, ScenarioContent)
+    assert len(fault_server.requests) == 1
+
+
+def test_server_errors_are_retried_then_recover(fault_server: FaultServer) -> None:
+    fault_server.push({"status": 500}, {"status": 503}, {"ok": content_dict()})
+    gen = provider(fault_server).generate(MESSAGES, ScenarioContent)
+    assert gen.attempts == 3
+
+
+def test_persistent_server_errors_give_up_after_the_bound(fault_server: FaultServer) -> None:
+    fault_server.default = {"status": 500}
+    with pytest.raises(ProviderError, match="failed after 4 attempts"):
+        provider(fault_server).generate(MESSAGES, ScenarioContent)
+    assert len(fault_server.requests) == 4
+
+
+def test_a_hang_past_the_timeout_is_retried(fault_server: FaultServer) -> None:
+    fault_server.push({"hang": 2.0}, {"ok": content_dict()})
+    started = time.perf_counter()
+    gen = provider(fault_server, timeout=0.5).generate(MESSAGES, ScenarioContent)
+    assert gen.attempts == 2
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_malformed_body_is_retried(fault_server: FaultServer) -> None:
+    fault_server.push({"malformed": True}, {"ok": content_dict()})
+    assert provider(fault_server).generate(MESSAGES, ScenarioContent).attempts == 2
+
+
+def test_invalid_json_content_is_reasked_with_the_reason(fault_server: FaultServer) -> None:
+    fault_server.push({"content": "Sure! Here is your scenario: {"}, {"ok": content_dict()})
+    gen = provider(fault_server).generate(MESSAGES, ScenarioContent)
+    assert gen.reasks == 1
+    reask = fault_server.requests[1].body["messages"]
+    assert reask[-1]["role"] == "user" and "not valid JSON" in reask[-1]["content"]
+
+
+def test_schema_violations_are_reasked_with_the_problems(fault_server: FaultServer) -> None:
+    bad = content_dict()
+    bad["hooks"] = []
+    bad["surprise"] = 1
+    fault_server.push({"ok": bad}, {"ok": content_dict()})
+    gen = provider(fault_server).generate(MESSAGES, ScenarioContent)
+    assert gen.reasks == 1
+    feedback = fault_server.requests[1].body["messages"][-1]["content"]
+    assert "hooks" in feedback and "surprise" in feedback
+
+
+def test_length_cutoffs_are_reasked_then_fail_clearly(fault_server: FaultServer) -> None:
+    fault_server.push({"length": '{"title": "cut'}, {"ok": content_dict()})
+    assert provider(fault_server).generate(MESSAGES, ScenarioContent).reasks == 1
+    fault_server.default = {"length": '{"title": "cut'}
+    with pytest.raises(ProviderError, match="cut off"):
+        provider(fault_server).generate(MESSAGES, ScenarioContent)
+
+
+def test_a_rejected_key_is_a_usage_error(fault_server: FaultServer) -> None:
+    fault_server.push({"status": 401, "message": "bad key"})
+    with pytest.raises(UsageError, match="rejected"):
+        provider(fault_server).generate(MESSAGES, ScenarioContent)
+
+
+def test_an_unreachable_server_fails_with_a_clear_error() -> None:
+    p = OpenAIChatProvider(
+        "openai-compatible:test",
+        "m",
+        api_key=None,
+        base_url="http://127.0.0.1:9/v1",
+        strict=False,
+        policy=RetryPolicy(max_attempts=2, base_delay=0.01, timeout=1.0),
+    )
+    with pytest.raises(ProviderError, match="connection failed"):
+        p.generate(MESSAGES, ScenarioContent)
