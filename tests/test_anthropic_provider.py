@@ -16,8 +16,8 @@ MESSAGES = [Message("system", "You write scenarios."), Message("user", "Seed: ro
 
 def provider(server: AnthropicServer) -> AnthropicProvider:
     return AnthropicProvider(
-        "anthropic:claude-sonnet-4-5",
-        "claude-sonnet-4-5",
+        "anthropic:claude-sonnet-5-5",
+        "claude-sonnet-5-5",
         api_key="test-key",
         base_url=server.url,
         policy=RetryPolicy(max_attempts=3, base_delay=0.01, timeout=5.0),
@@ -31,7 +31,7 @@ def test_forced_tool_call_is_parsed_and_request_is_well_formed(
     gen = provider(anthropic_server).generate(MESSAGES, ScenarioContent, max_tokens=4000)
     assert isinstance(gen.value, ScenarioContent)
     assert (gen.usage.input_tokens, gen.usage.output_tokens) == (200, 90)
-    assert gen.usage.cost_usd == pytest.approx((200 * 3 + 90 * 15) / 1e6)
+    assert gen.usage.cost_usd == pytest.approx((200 * 2 + 90 * 10) / 1e6)
     req = anthropic_server.requests[0]
     assert req.path == "/v1/messages"
     assert "test-key" in (req.headers.get("x-api-key", "") + req.headers.get("authorization", ""))

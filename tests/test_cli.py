@@ -68,7 +68,7 @@ def test_seed_from_stdin(tmp_path: Path) -> None:
         (["draft", "   \n\t "], "seed is empty"),
         (["draft", "x" * 100_000], "the limit is 4,000"),
         (["draft", SLACK_SEED, "--model", "gpt-9"], "unknown model"),
-        (["draft", SLACK_SEED, "--model", "anthropic:claude-sonnet-4-5"], "ANTHROPIC_API_KEY"),
+        (["draft", SLACK_SEED, "--model", "anthropic:claude-sonnet-5-5"], "ANTHROPIC_API_KEY"),
         (["draft", SLACK_SEED, "--model", "openai:gpt-4o"], "OPENAI_API_KEY"),
         (["draft", SLACK_SEED, "--model", "openai-compatible:llama3"], "CRAFTER_BASE_URL"),
         (["draft", SLACK_SEED, "--level", "wizard"], "unknown level"),

@@ -75,7 +75,7 @@ def draft(
     ],
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help="provider:model, e.g. anthropic:claude-sonnet-4-5."),
+        typer.Option("--model", "-m", help="provider:model, e.g. anthropic:claude-sonnet-5-5."),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder to write <slug>.yaml into.")
@@ -164,6 +164,17 @@ def models() -> None:
         "local:smollm2 is a 135M-parameter model: its output only proves the pipeline works offline.",
         markup=False,
     )
+
+
+def _register() -> None:
+    from crafter.cli import retrieval_cmds
+
+    app.command()(retrieval_cmds.index)
+    app.command()(retrieval_cmds.search)
+    app.add_typer(retrieval_cmds.corpus_app, name="corpus")
+
+
+_register()
 
 
 def main() -> None:

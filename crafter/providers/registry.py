@@ -9,8 +9,8 @@ from crafter.config import Config, load_config
 from crafter.errors import UsageError
 from crafter.providers.base import Provider
 
-DEFAULT_ANTHROPIC = "anthropic:claude-sonnet-4-5"
-DEFAULT_OPENAI = "openai:gpt-5-mini"
+DEFAULT_ANTHROPIC = "anthropic:claude-sonnet-5-5"
+DEFAULT_OPENAI = "openai:gpt-5.4-mini"
 PROVIDERS = ("anthropic", "openai", "openai-compatible", "local", "scaffold")
 
 
@@ -56,7 +56,7 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
             f"unknown model {model_id!r}",
             hint="use provider:model with provider one of "
             + ", ".join(PROVIDERS)
-            + " (e.g. anthropic:claude-sonnet-4-5, local:smollm2, scaffold); `crafter models` lists them",
+            + " (e.g. anthropic:claude-sonnet-5-5, local:smollm2, scaffold); `crafter models` lists them",
         )
     if provider == "scaffold":
         if model:

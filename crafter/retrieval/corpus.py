@@ -1,0 +1,271 @@
+"""The reference corpus: markdown write-ups with front matter. Pure: no index, no heavy imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KINDS = ("blog", "paper", "talk")
+REQUIRED_KEYS = ("id", "title", "org", "year", "url", "kind", "domains", "source_list")
+OPTIONAL_KEYS = ("also_at",)
+SECTIONS = ("Problem", "Approach", "Figures", "Hook material")
+OPTIONAL_SECTIONS = ("Since then",)
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_FRONT = re.compile(r"^---\n(.*?)\n---\n", re.S)
+# libyaml's loader is ~10x faster; the corpus has hundreds of files to parse.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_HEADING = re.compile(r"^## (.+?)\s*$", re.M)
+
+
+@dataclass(frozen=True)
+class CorpusProblem:
+    path: Path
+    line: int
+    message: str
+
+    def render(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CorpusDoc:
+    """One write-up. ``source`` is ``corpus`` for the built-in corpus or a user corpus label."""
+
+    id: str
+    title: str
+    org: str
+    year: int
+    url: str
+    kind: str
+    domains: tuple[str, ...]
+    source_list: tuple[str, ...]
+    sections: tuple[tuple[str, str], ...]
+    path: str
+    source: str = "corpus"
+    also_at: tuple[str, ...] = ()
+    content_hash: str = ""
+
+    def section(self, name: str) -> str:
+        return next((body for head, body in self.sections if head == name), "")
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.also_at)
+
+
+@dataclass
+class LoadResult:
+    docs: list[CorpusDoc] = field(default_factory=list)
+    problems: list[CorpusProblem] = field(default_factory=list)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def split_sections(body: str) -> list[tuple[str, str, int]]:
+    """(heading, text, 1-based line offset within body) for each ``## `` section."""
+    heads = list(_HEADING.finditer(body))
+    out = []
+    for i, head in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(body)
+        out.append(
+            (
+                head.group(1).strip(),
+                body[head.end() : end].strip(),
+                body.count("\n", 0, head.start()) + 1,
+            )
+        )
+    return out
+
+
+def _key_line(front: str, key: str) -> int:
+    m = re.search(rf"^{re.escape(key)}:", front, re.M)
+    return front.count("\n", 0, m.start()) + 2 if m else 2
+
+
+def parse_doc(
+    path: Path, text: str, *, source: str = "corpus"
+) -> tuple[CorpusDoc | None, list[CorpusProblem]]:
+    """Parse and validate one corpus file; problems carry file:line."""
+    problems: list[CorpusProblem] = []
+
+    def bad(line: int, msg: str) -> None:
+        problems.append(CorpusProblem(path, line, msg))
+
+    m = _FRONT.match(text)
+    if not m:
+        bad(1, "no front matter: the file must start with '---', YAML keys, then '---'")
+        return None, problems
+    front = m.group(1)
+    try:
+        meta: Any = yaml.load(front, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        bad(
+            (mark.line + 2) if mark else 2,
+            f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
+        )
+        return None, problems
+    if not isinstance(meta, dict):
+        bad(2, "front matter must be a mapping of keys")
+        return None, problems
+    for key in REQUIRED_KEYS:
+        if key not in meta:
+            bad(2, f"missing front matter key '{key}'")
+    for key in meta:
+        if key not in REQUIRED_KEYS and key not in OPTIONAL_KEYS:
+            bad(_key_line(front, str(key)), f"unknown front matter key '{key}'")
+    if problems:
+        return None, problems
+    doc_id = str(meta["id"])
+    if not _ID.match(doc_id):
+        bad(_key_line(front, "id"), f"id {doc_id!r} must be lowercase letters, digits and hyphens")
+    if path.stem != doc_id:
+        bad(_key_line(front, "id"), f"id {doc_id!r} does not match the file name {path.name!r}")
+    if not isinstance(meta["title"], str) or not meta["title"].strip():
+        bad(_key_line(front, "title"), "title must be a non-empty string")
+    year = meta["year"]
+    if not isinstance(year, int) or not 1950 <= year <= dt.date.today().year + 1:
+        bad(_key_line(front, "year"), f"year must be a four-digit year, got {year!r}")
+    url = meta["url"]
+    if not isinstance(url, str) or not re.match(r"^https?://\S+$", url):
+        bad(_key_line(front, "url"), f"url must be an http(s) URL, got {url!r}")
+    if meta["kind"] not in KINDS:
+        bad(
+            _key_line(front, "kind"),
+            f"kind must be one of {', '.join(KINDS)}, got {meta['kind']!r}",
+        )
+    for key in ("domains", "source_list"):
+        value = meta[key]
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and _TAG.match(v) for v in value)
+        ):
+            bad(
+                _key_line(front, key),
+                f"{key} must be a non-empty list of lowercase-hyphenated tags",
+            )
+    also_at = meta.get("also_at", [])
+    if not isinstance(also_at, list) or not all(
+        isinstance(u, str) and u.startswith("http") for u in also_at
+    ):
+        bad(_key_line(front, "also_at"), "also_at must be a list of URLs")
+    body = text[m.end() :]
+    body_line = text.count("\n", 0, m.end()) + 1
+    sections = split_sections(body)
+    names = [name for name, _, _ in sections]
+    expected = list(SECTIONS)
+    present = [n for n in names if n in SECTIONS]
+    for name in SECTIONS:
+        if name not in names:
+            bad(body_line, f"missing section '## {name}'")
+    if present != [n for n in expected if n in present]:
+        bad(body_line, f"sections out of order: expected {', '.join(SECTIONS)}")
+    for name, content, offset in sections:
+        line = body_line + offset - 1
+        if name not in SECTIONS and name not in OPTIONAL_SECTIONS:
+            bad(
+                line,
+                f"unknown section '## {name}' (allowed: {', '.join(SECTIONS + OPTIONAL_SECTIONS)})",
+            )
+        elif not content:
+            bad(line, f"section '## {name}' is empty")
+    if problems:
+        return None, problems
+    doc = CorpusDoc(
+        id=doc_id,
+        title=meta["title"].strip(),
+        org=str(meta["org"]),
+        year=year,
+        url=url,
+        kind=meta["kind"],
+        domains=tuple(meta["domains"]),
+        source_list=tuple(meta["source_list"]),
+        sections=tuple((n, c) for n, c, _ in sections),
+        path=str(path),
+        source=source,
+        also_at=tuple(also_at),
+        content_hash=content_hash(text),
+    )
+    return doc, problems
+
+
+def iter_corpus_files(root: Path) -> Iterator[Path]:
+    yield from sorted(p for p in root.rglob("*.md") if p.name.lower() != "readme.md")
+
+
+def load_corpus(root: Path, *, source: str = "corpus") -> LoadResult:
+    """Load every document under ``root``; bad files are reported and skipped, the rest load."""
+    result = LoadResult()
+    for path in iter_corpus_files(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            result.problems.append(CorpusProblem(path, 1, f"cannot read as UTF-8 text: {exc}"))
+            continue
+        doc, problems = parse_doc(path, text, source=source)
+        result.problems.extend(problems)
+        if doc is not None:
+            result.docs.append(doc)
+    result.problems.extend(duplicate_problems(result.docs))
+    return result
+
+
+_TRACKING = re.compile(r"^(utm_.*|gi|source|ref|sk|t)$")
+
+
+def normalize_url(url: str) -> str:
+    """Compare URLs loosely: scheme, www., a trailing slash or .html and tracking parameters
+    (utm_*, gi, source, t...) do not count; the rest of the query does (YouTube's v=)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    path = parts.path.rstrip("/").removesuffix(".html")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)))
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+def duplicate_problems(docs: Iterable[CorpusDoc]) -> list[CorpusProblem]:
+    problems = []
+    seen_ids: dict[str, CorpusDoc] = {}
+    seen_urls: dict[str, CorpusDoc] = {}
+    for doc in docs:
+        if doc.id in seen_ids:
+            problems.append(
+                CorpusProblem(
+                    Path(doc.path), 2, f"duplicate id {doc.id!r} (also in {seen_ids[doc.id].path})"
+                )
+            )
+        seen_ids.setdefault(doc.id, doc)
+        for url in doc.urls:
+            key = normalize_url(url)
+            other = seen_urls.get(key)
+            if other is not None and other.id != doc.id:
+                problems.append(
+                    CorpusProblem(
+                        Path(doc.path),
+                        2,
+                        f"duplicate url {url} (also in {other.path}); merge them with also_at",
+                    )
+                )
+            seen_urls.setdefault(key, doc)
+    return problems
+
+
+def corpus_version(docs: Iterable[CorpusDoc]) -> str:
+    """A short hash of every document's id and content: changes whenever the corpus does."""
+    digest = hashlib.sha256()
+    for doc in sorted(docs, key=lambda d: (d.source, d.id)):
+        digest.update(f"{doc.source}\0{doc.id}\0{doc.content_hash}\n".encode())
+    return digest.hexdigest()[:12]

@@ -1,0 +1,564 @@
+"""The hybrid index: Chroma (dense MiniLM) beside BM25 (bm25s), fused by reciprocal rank fusion.
+
+Layout of an index folder::
+
+    manifest.json   format, embedder, corpus version, sources, per-document hash and chunk ids
+    chunks.jsonl    every chunk's id, document key and text (BM25 is rebuilt from it)
+    bm25/           the persisted bm25s index
+    chroma/         the Chroma persistent store (unless --chroma-url points at a server)
+
+Sync is incremental: a document whose content hash is unchanged is not re-embedded; removed
+documents' chunks are deleted. A no-op sync reads the corpus and the manifest and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crafter.domain.atomic import atomic_write_text
+from crafter.errors import UsageError
+from crafter.retrieval.chunks import Chunk, chunk_doc, doc_key
+from crafter.retrieval.corpus import CorpusDoc, CorpusProblem, corpus_version, load_corpus
+from crafter.retrieval.embedding import MODEL_NAME
+
+log = logging.getLogger("crafter.retrieval")
+
+FORMAT = 1
+COLLECTION = "crafter_chunks"
+RRF_K = 60
+CANDIDATES = 60
+REBUILD_HINT = "run `crafter index --rebuild` to rebuild it from the corpus"
+
+Progress = Callable[[str, int, int], None]
+
+
+class IndexError_(UsageError):
+    """The index is missing, corrupt or built by an incompatible version."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    title: str
+    org: str
+    year: int
+    url: str
+    score: float
+    snippet: str
+    source: str
+    section: str = ""
+    chunk_id: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "org": self.org, "year": self.year, "url": self.url,
+            "score": round(self.score, 6), "snippet": self.snippet, "source": self.source,
+        }  # fmt: skip
+
+
+@dataclass
+class SyncReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    corpus_version: str = ""
+    problems: list[CorpusProblem] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A corpus the index covers: the built-in one or a user folder with its label."""
+
+    label: str
+    root: Path
+    kind: str  # "corpus" (front-matter write-ups) or "user" (any md/txt/pdf)
+
+
+def default_index_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("crafter")) / "index"
+
+
+def builtin_corpus_dir() -> Path:
+    """The built-in corpus, or the folder in CRAFTER_CORPUS_DIR (a team's own fork of it)."""
+    import os
+
+    from crafter.resources import data_dir
+
+    override = os.environ.get("CRAFTER_CORPUS_DIR")
+    return Path(override) if override else data_dir("reference_corpus")
+
+
+class CorpusIndex:
+    def __init__(
+        self,
+        index_dir: Path | None = None,
+        *,
+        chroma_url: str | None = None,
+        corpus_dir: Path | None = None,
+    ) -> None:
+        self.dir = Path(index_dir) if index_dir else default_index_dir()
+        self.chroma_url = chroma_url
+        self.corpus_dir = corpus_dir or builtin_corpus_dir()
+        self._collection: Any = None
+        self._bm25: Any = None
+        self._bm25_ids: list[str] = []
+        self._chunks: dict[str, Chunk] | None = None
+        self._manifest: dict[str, Any] | None = None
+
+    # -- manifest -------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def manifest(self) -> dict[str, Any]:
+        if self._manifest is None:
+            self._manifest = self._read_manifest()
+        return self._manifest
+
+    def _read_manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.is_file():
+            return {
+                "format": FORMAT,
+                "embedder": MODEL_NAME,
+                "corpus_version": "",
+                "sources": {},
+                "docs": {},
+            }
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexError_(
+                f"the index at {self.dir} is unreadable ({exc})", hint=REBUILD_HINT
+            ) from None
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or data.get("embedder") != MODEL_NAME
+        ):
+            raise IndexError_(
+                f"the index at {self.dir} was built by an incompatible crafter "
+                f"(format {data.get('format') if isinstance(data, dict) else '?'})",
+                hint=REBUILD_HINT,
+            )
+        return data
+
+    def sources(self) -> list[Source]:
+        out = [Source("corpus", self.corpus_dir, "corpus")]
+        for label, info in sorted(self.manifest().get("sources", {}).items()):
+            out.append(Source(label, Path(info["root"]), "user"))
+        return out
+
+    @property
+    def corpus_version(self) -> str:
+        return str(self.manifest().get("corpus_version", ""))
+
+    # -- loading documents ------------------------------------------------------------------
+    def load_documents(self) -> tuple[list[CorpusDoc], list[CorpusProblem]]:
+        docs: list[CorpusDoc] = []
+        problems: list[CorpusProblem] = []
+        for source in self.sources():
+            if source.kind == "corpus":
+                result = load_corpus(source.root)
+            else:
+                from crafter.retrieval.user_corpus import load_user_corpus
+
+                result = load_user_corpus(source.root, source.label)
+            docs.extend(result.docs)
+            problems.extend(result.problems)
+        return docs, problems
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """Indexed documents' metadata by key (``source:id``)."""
+        return dict(self.manifest().get("docs", {}))
+
+    # -- sync -------------------------------------------------------------------------------
+    def sync(self, *, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
+        started = time.perf_counter()
+        if rebuild:
+            self._wipe()
+        manifest = self.manifest()
+        docs, problems = self.load_documents()
+        report = SyncReport(problems=problems, corpus_version=corpus_version(docs))
+        known: dict[str, Any] = manifest.get("docs", {})
+        current = {doc_key(d): d for d in docs}
+        changed = [
+            d for k, d in current.items() if k not in known or known[k]["hash"] != d.content_hash
+        ]
+        removed = [k for k in known if k not in current]
+        report.unchanged = len(current) - len(changed)
+        if not changed and not removed and manifest.get("corpus_version") == report.corpus_version:
+            report.seconds = time.perf_counter() - started
+            return report
+        collection = self._open_collection()
+        chunks = self._load_chunks()
+        for key in removed + [doc_key(d) for d in changed if doc_key(d) in known]:
+            ids = known[key]["chunks"]
+            if ids:
+                collection.delete(ids=ids)
+            for cid in ids:
+                chunks.pop(cid, None)
+        new_chunks: list[Chunk] = []
+        for d in changed:
+            new_chunks.extend(chunk_doc(d))
+        self._embed_and_add(collection, new_chunks, progress)
+        for c in new_chunks:
+            chunks[c.chunk_id] = c
+        by_doc: dict[str, list[str]] = {}
+        for c in new_chunks:
+            by_doc.setdefault(c.doc_key, []).append(c.chunk_id)
+        for key in removed:
+            known.pop(key, None)
+        for d in changed:
+            key = doc_key(d)
+            report.updated += key in known
+            report.added += key not in known
+            known[key] = {
+                "hash": d.content_hash, "chunks": by_doc.get(key, []), "id": d.id, "title": d.title,
+                "org": d.org, "year": d.year, "url": d.url, "also_at": list(d.also_at),
+                "source": d.source, "kind": d.kind, "domains": list(d.domains),
+            }  # fmt: skip
+        report.removed = len(removed)
+        report.chunks_embedded = len(new_chunks)
+        manifest["docs"] = known
+        manifest["corpus_version"] = report.corpus_version
+        manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self._write_chunks(chunks)
+        self._build_bm25(chunks)
+        # The manifest is written last: until then a crash leaves the old, consistent manifest and
+        # the next sync redoes the work (chunk ids are deterministic, so upserts are idempotent).
+        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _wipe(self) -> None:
+        import shutil
+
+        keep_sources = {}
+        with contextlib.suppress(IndexError_):
+            keep_sources = self._read_manifest().get("sources", {})
+        self._drop_collection()
+        for name in ("bm25", "chunks.jsonl", "manifest.json"):
+            p = self.dir / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        self._collection = None
+        self._bm25 = None
+        self._chunks = None
+        self._manifest = {
+            "format": FORMAT,
+            "embedder": MODEL_NAME,
+            "corpus_version": "",
+            "sources": keep_sources,
+            "docs": {},
+        }
+
+    def _drop_collection(self) -> None:
+        """Delete the collection; if the store itself is unreadable, delete its folder."""
+        import shutil
+
+        try:
+            client = self._client()
+            if any(getattr(c, "name", c) == COLLECTION for c in client.list_collections()):
+                client.delete_collection(COLLECTION)
+            return
+        except UsageError:
+            raise
+        except Exception:
+            if self.chroma_url:
+                raise
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # Chroma caches one client per path in the process; forget it before removing the files.
+        SharedSystemClient.clear_system_cache()
+        shutil.rmtree(self.dir / "chroma", ignore_errors=True)
+
+    def _embed_and_add(
+        self, collection: Any, chunks: list[Chunk], progress: Progress | None
+    ) -> None:
+        from crafter.retrieval.embedding import shared_embedder
+
+        embedder = shared_embedder()
+        step = 64
+        for start in range(0, len(chunks), step):
+            part = chunks[start : start + step]
+            vectors = embedder.embed([c.embed_text for c in part])
+            collection.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=[v.tolist() for v in vectors],
+                documents=[c.embed_text for c in part],
+                metadatas=[{"doc": c.doc_key, "section": c.section} for c in part],
+            )
+            if progress:
+                progress("embedding", min(start + step, len(chunks)), len(chunks))
+
+    # -- storage ----------------------------------------------------------------------------
+    def _client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if self.chroma_url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.chroma_url)
+            if not parts.hostname:
+                raise UsageError(
+                    f"--chroma-url {self.chroma_url!r} has no host", hint="use http://HOST:PORT"
+                )
+            return chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or 8000,
+                ssl=parts.scheme == "https",
+                settings=settings,
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=settings)
+
+    def _open_collection(self) -> Any:
+        if self._collection is None:
+            from crafter.retrieval.chroma_embedding import CrafterMiniLM
+
+            try:
+                client = self._client()
+                self._collection = client.get_or_create_collection(
+                    COLLECTION,
+                    embedding_function=CrafterMiniLM(),
+                    metadata={"hnsw:space": "cosine"},
+                )
+            except UsageError:
+                raise
+            except Exception as exc:
+                where = self.chroma_url or str(self.dir / "chroma")
+                raise IndexError_(
+                    f"cannot open the vector store at {where}: {exc}", hint=REBUILD_HINT
+                ) from None
+        return self._collection
+
+    def _load_chunks(self) -> dict[str, Chunk]:
+        if self._chunks is None:
+            path = self.dir / "chunks.jsonl"
+            chunks: dict[str, Chunk] = {}
+            if path.is_file():
+                try:
+                    for line in path.read_text(encoding="utf-8").splitlines():
+                        row = json.loads(line)
+                        chunks[row["id"]] = Chunk(
+                            row["id"], row["doc"], row["section"], row["text"], row["prefix"]
+                        )
+                except (OSError, ValueError, KeyError) as exc:
+                    raise IndexError_(
+                        f"the index's chunk store is corrupt ({exc})", hint=REBUILD_HINT
+                    ) from None
+            self._chunks = chunks
+        return self._chunks
+
+    def _write_chunks(self, chunks: dict[str, Chunk]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lines = (
+            json.dumps(
+                {
+                    "id": c.chunk_id,
+                    "doc": c.doc_key,
+                    "section": c.section,
+                    "text": c.text,
+                    "prefix": c.prefix,
+                }
+            )
+            for c in sorted(chunks.values(), key=lambda c: c.chunk_id)
+        )
+        atomic_write_text(self.dir / "chunks.jsonl", "\n".join(lines) + "\n")
+        self._chunks = chunks
+
+    def _build_bm25(self, chunks: dict[str, Chunk]) -> None:
+        import shutil
+
+        import bm25s
+
+        ordered = sorted(chunks.values(), key=lambda c: c.chunk_id)
+        retriever = bm25s.BM25()
+        if ordered:
+            retriever.index(
+                bm25s.tokenize(
+                    [c.embed_text for c in ordered], stopwords="en", show_progress=False
+                ),
+                show_progress=False,
+            )
+        tmp = self.dir / "bm25.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        retriever.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps([c.chunk_id for c in ordered]))
+        final = self.dir / "bm25"
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+        self._bm25 = retriever
+        self._bm25_ids = [c.chunk_id for c in ordered]
+
+    def _load_bm25(self) -> None:
+        if self._bm25 is not None:
+            return
+        import bm25s
+
+        folder = self.dir / "bm25"
+        try:
+            self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+            self._bm25_ids = json.loads((folder / "ids.json").read_text())
+        except Exception as exc:
+            raise IndexError_(
+                f"the keyword index at {folder} is unreadable ({exc})", hint=REBUILD_HINT
+            ) from None
+
+    # -- search -----------------------------------------------------------------------------
+    def ensure_built(self, progress: Progress | None = None) -> SyncReport | None:
+        """Build the index if it does not exist yet (the first search does this)."""
+        if self.exists():
+            return None
+        return self.sync(progress=progress)
+
+    def dense_ranking(self, query: str, n: int = CANDIDATES) -> list[str]:
+        from crafter.retrieval.embedding import shared_embedder
+
+        collection = self._open_collection()
+        vector = shared_embedder().embed([query])[0].tolist()
+        total = collection.count()
+        if total == 0:
+            return []
+        try:
+            res = collection.query(query_embeddings=[vector], n_results=min(n, total), include=[])
+        except Exception as exc:
+            raise IndexError_(
+                f"the vector store failed to answer ({exc})", hint=REBUILD_HINT
+            ) from None
+        return list(res["ids"][0])
+
+    def keyword_ranking(self, query: str, n: int = CANDIDATES) -> list[str]:
+        import bm25s
+
+        self._load_bm25()
+        if not self._bm25_ids:
+            return []
+        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        if not tokens.vocab:
+            return []
+        docs, scores = self._bm25.retrieve(
+            tokens, k=min(n, len(self._bm25_ids)), show_progress=False
+        )
+        return [self._bm25_ids[int(i)] for i, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        mode: str = "hybrid",
+        exclude: Iterable[str] = (),
+    ) -> list[SearchHit]:
+        """Top ``k`` documents for ``query``, each with its best chunk as the snippet.
+
+        ``mode`` is ``hybrid`` (RRF of dense and BM25), ``dense`` or ``bm25``.
+        """
+        query = query.strip()
+        if not query:
+            raise UsageError(
+                "the search query is empty",
+                hint='describe the need, e.g. crafter search "detect card fraud"',
+            )
+        rankings: list[list[str]] = []
+        if mode in ("hybrid", "dense"):
+            rankings.append(self.dense_ranking(query))
+        if mode in ("hybrid", "bm25"):
+            rankings.append(self.keyword_ranking(query))
+        fused = rrf(rankings)
+        chunks = self._load_chunks()
+        docs = self.documents()
+        skip = set(exclude)
+        best: dict[str, tuple[float, str]] = {}
+        totals: dict[str, float] = {}
+        for cid, score in fused:
+            chunk = chunks.get(cid)
+            if chunk is None or chunk.doc_key not in docs or chunk.doc_key in skip:
+                continue
+            totals[chunk.doc_key] = totals.get(chunk.doc_key, 0.0) + score
+            if chunk.doc_key not in best:
+                best[chunk.doc_key] = (score, cid)
+        # A document's score is its best chunk plus a little for other matching sections.
+        ranked = sorted(
+            best, key=lambda key: best[key][0] + 0.25 * (totals[key] - best[key][0]), reverse=True
+        )
+        hits = []
+        for key in ranked[:k]:
+            meta = docs[key]
+            cid = best[key][1]
+            chunk = chunks[cid]
+            hits.append(
+                SearchHit(
+                    id=meta["id"], title=meta["title"], org=meta["org"], year=meta["year"], url=meta["url"],
+                    score=best[key][0] + 0.25 * (totals[key] - best[key][0]), snippet=snippet(chunk.text),
+                    source=meta["source"], section=chunk.section, chunk_id=cid,
+                )
+            )  # fmt: skip
+        return hits
+
+    # -- user corpora -----------------------------------------------------------------------
+    def add_source(self, root: Path, label: str) -> None:
+        import re
+
+        if not re.match(r"^[a-z0-9][a-z0-9-]{0,39}$", label) or label == "corpus":
+            raise UsageError(
+                f"bad label {label!r}",
+                hint="use lowercase letters, digits and hyphens (not 'corpus')",
+            )
+        if not root.is_dir():
+            raise UsageError(
+                f"{root} is not a folder", hint="pass a folder of .md, .txt or .pdf files"
+            )
+        manifest = self.manifest()
+        manifest.setdefault("sources", {})[label] = {"root": str(root.resolve())}
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+
+    def remove_source(self, label: str) -> None:
+        manifest = self.manifest()
+        if label not in manifest.get("sources", {}):
+            known = ", ".join(sorted(manifest.get("sources", {}))) or "none"
+            raise UsageError(
+                f"no user corpus labelled {label!r}", hint=f"labels: {known} (crafter index --list)"
+            )
+        del manifest["sources"][label]
+        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+
+
+def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: sum of 1/(k + rank) over the rankings an item appears in."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def snippet(text: str, limit: int = 320) -> str:
+    body = " ".join(text.split())
+    return body if len(body) <= limit else body[: limit - 3].rsplit(" ", 1)[0] + "..."
