@@ -54,12 +54,27 @@ class DraftResult:
 
 
 def inputs_hash(req: DraftRequest, model_id: str, prompt_ref: str, corpus_version: str) -> str:
-    """A content hash of everything that determines a draft (for caching regenerations)."""
+    """A content hash of what determines a draft: seed, level, model, prompt versions, corpus.
+
+    The as-of date is left out on purpose: regenerating a library on a new day must not redraft
+    every scenario when nothing else changed.
+    """
     blob = json.dumps(
-        [req.seed, req.level, str(req.as_of), model_id, prompt_ref, corpus_version],
-        ensure_ascii=False,
+        [req.seed.strip(), req.level, model_id, prompt_ref, corpus_version], ensure_ascii=False
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def current_prompt_ref(provider: Provider) -> str:
+    """The prompt version(s) a draft with ``provider`` would use now."""
+    return load_prompt("draft").ref if provider.generates_text else scaffold_kit().ref
+
+
+def draft_inputs_key(req: DraftRequest, provider: Provider) -> str:
+    """The cache key a draft of ``req`` with ``provider`` would get now (see ``inputs_hash``)."""
+    return inputs_hash(
+        req.checked(), provider.model_id, current_prompt_ref(provider), CORPUS_VERSION_NONE
+    )
 
 
 def draft_scenario(req: DraftRequest, provider: Provider) -> DraftResult:
