@@ -173,6 +173,11 @@ def _register() -> None:
     app.command()(retrieval_cmds.search)
     app.add_typer(retrieval_cmds.corpus_app, name="corpus")
 
+    from crafter.cli import lint_cmds
+
+    app.command()(lint_cmds.lint)
+    app.command("eval")(lint_cmds.eval_)
+
 
 _register()
 

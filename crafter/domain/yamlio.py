@@ -40,6 +40,10 @@ class ScenarioFileError(Exception):
         self.problems = problems
 
 
+# libyaml's C loader when present: several times faster, same results.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _Dumper(yaml.SafeDumper):
     pass
 
@@ -77,7 +81,7 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _line_index(text: str) -> dict[tuple[int | str, ...], int]:
+def _line_index(text: str, root: yaml.Node | None = None) -> dict[tuple[int | str, ...], int]:
     """Map each YAML node path to its 1-based line so schema errors can point at a line."""
     index: dict[tuple[int | str, ...], int] = {}
 
@@ -92,19 +96,35 @@ def _line_index(text: str) -> dict[tuple[int | str, ...], int]:
             for i, item in enumerate(node.value):
                 walk(item, (*path, i))
 
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return index
+    if root is None:
+        try:
+            root = yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError:
+            return index
     if root is not None:
         walk(root, ())
     return index
 
 
+def load_with_lines(text: str) -> tuple[Any, dict[tuple[int | str, ...], int]]:
+    """Parse YAML once into data and a node-path -> line index (raises yaml.YAMLError)."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data, _line_index(text, node) if node is not None else {}
+
+
 def problems_from_validation(
-    path: str, err: ValidationError, text: str | None = None
+    path: str,
+    err: ValidationError,
+    text: str | None = None,
+    lines: dict[tuple[int | str, ...], int] | None = None,
 ) -> list[SchemaProblem]:
-    lines = _line_index(text) if text else {}
+    if lines is None:
+        lines = _line_index(text) if text else {}
     out = []
     for e in err.errors():
         loc = tuple(e["loc"])
@@ -124,8 +144,15 @@ def problems_from_validation(
 
 def parse_scenario_text(text: str, path: str = "<text>") -> Scenario:
     """Parse and validate YAML text; raises ScenarioFileError listing every problem."""
+    return parse_scenario_with_lines(text, path)[0]
+
+
+def parse_scenario_with_lines(
+    text: str, path: str = "<text>"
+) -> tuple[Scenario, dict[tuple[int | str, ...], int]]:
+    """Like ``parse_scenario_text``, also returning the field-path -> line index."""
     try:
-        data: Any = yaml.safe_load(text)
+        data, lines = load_with_lines(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -140,9 +167,11 @@ def parse_scenario_text(text: str, path: str = "<text>") -> Scenario:
             [SchemaProblem(path, "", f"expected a mapping of scenario fields, got {kind}")],
         )
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data), lines
     except ValidationError as exc:
-        raise ScenarioFileError(Path(path), problems_from_validation(path, exc, text)) from None
+        raise ScenarioFileError(
+            Path(path), problems_from_validation(path, exc, text, lines)
+        ) from None
 
 
 def load_scenario(path: Path) -> Scenario:

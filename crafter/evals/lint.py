@@ -1,0 +1,224 @@
+"""Run every deterministic check over files, folders, stdin or in-memory text and scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from crafter.domain import Scenario, ScenarioFileError
+from crafter.domain.yamlio import parse_scenario_with_lines
+from crafter.evals import scenario_checks, text_checks
+from crafter.evals.document import LintDoc, from_scenario, from_text
+from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
+from crafter.evals.knowledge import knowledge
+
+_NOT_SCENARIO = re.compile(r"^(schema_version|hooks|premise):", re.M)
+TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".text")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class LintReport:
+    as_of: dt.date
+    results: list[FileResult] = field(default_factory=list)
+    input_errors: int = 0
+    # The text each result was linted from (for judges), by path.
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def count(self, severity: Severity) -> int:
+        return sum(r.count(severity) for r in self.results)
+
+    def fails(self, fail_on: str) -> bool:
+        if fail_on == "never":
+            return False
+        floor = SEVERITY_RANK[fail_on]
+        return any(SEVERITY_RANK[f.severity] >= floor for r in self.results for f in r.findings)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "version": 1,
+            "as_of": self.as_of.isoformat(),
+            "results": [r.as_json() for r in self.results],
+            "summary": {
+                "files": len(self.results),
+                "errors": self.count("error"),
+                "warnings": self.count("warning"),
+            },
+        }
+
+
+@cache
+def corpus_urls() -> frozenset[str]:
+    """Normalised URLs of the built-in corpus and any user corpora registered in the default index."""
+    from crafter.retrieval.corpus import load_corpus, normalize_url
+    from crafter.retrieval.index import builtin_corpus_dir, default_index_dir
+
+    urls = {normalize_url(u) for d in load_corpus(builtin_corpus_dir()).docs for u in d.urls}
+    manifest = default_index_dir() / "manifest.json"
+    if manifest.is_file():
+        import json
+
+        try:
+            docs = json.loads(manifest.read_text()).get("docs", {})
+            urls.update(normalize_url(m["url"]) for m in docs.values())
+        except (ValueError, OSError, KeyError, AttributeError):
+            pass  # an unreadable index just means fewer known URLs; lint still runs
+    return frozenset(urls)
+
+
+def check_doc(doc: LintDoc, as_of: dt.date, known_urls: Iterable[str] | None = None) -> FileResult:
+    """Run every check that applies to ``doc``."""
+    k = knowledge()
+    result = FileResult(doc.path, doc.kind)
+    found, scores = text_checks.vagueness(doc, k)
+    result.findings += found
+    result.scores.update(scores)
+    result.findings += text_checks.staleness(doc, k, as_of)
+    result.findings += text_checks.rederive(doc, k)
+    for check in (text_checks.ml_clothing, text_checks.coverage, text_checks.buzzword):
+        found, scores = check(doc, k)
+        result.findings += found
+        result.scores.update(scores)
+    if doc.scenario is not None:
+        result.findings += scenario_checks.answerability(doc.scenario)
+        urls = (
+            frozenset(known_urls)
+            if known_urls is not None
+            else (corpus_urls() if doc.scenario.references else frozenset())
+        )
+        result.findings += scenario_checks.grounding(doc.scenario, urls)
+    return result
+
+
+def lint_scenario(
+    s: Scenario, as_of: dt.date, path: str = "<scenario>", known_urls: Iterable[str] | None = None
+) -> FileResult:
+    return check_doc(from_scenario(path, s), as_of, known_urls)
+
+
+def lint_text(
+    text: str, as_of: dt.date, path: str = "<text>", known_urls: Iterable[str] | None = None
+) -> FileResult:
+    """Lint raw text: a scenario if it is scenario YAML, otherwise a question in prose."""
+    stripped = text.lstrip()
+    if stripped.startswith(("schema_version", "---\nschema_version")) or _looks_like_scenario(
+        text, path
+    ):
+        try:
+            scenario, lines = parse_scenario_with_lines(text, path)
+        except ScenarioFileError as exc:
+            return _input_error(
+                path,
+                "scenario",
+                [f"{p.location or 'file'}: {p.message}" for p in exc.problems],
+                exc,
+            )
+        result = lint_scenario(scenario, as_of, path, known_urls)
+        _add_lines(result, lines)
+        return result
+    if not text.strip():
+        return _input_error(path, "text", ["the file is empty"])
+    return check_doc(from_text(path, text), as_of, known_urls)
+
+
+def _looks_like_scenario(text: str, path: str) -> bool:
+    return path.endswith(YAML_SUFFIXES)
+
+
+def _input_error(
+    path: str, kind: str, messages: list[str], exc: ScenarioFileError | None = None
+) -> FileResult:
+    result = FileResult(path, kind)  # type: ignore[arg-type]
+    for i, message in enumerate(messages):
+        line = exc.problems[i].line if exc is not None and i < len(exc.problems) else None
+        result.findings.append(
+            Finding("input", "error", message, location=f"line {line}" if line else "",
+                    suggestion="fix the file so it can be read (crafter validate shows every schema problem)")
+        )  # fmt: skip
+    result.scores["input_error"] = 1.0
+    return result
+
+
+def _add_lines(result: FileResult, index: dict[tuple[int | str, ...], int]) -> None:
+    """Append the YAML line to field-path locations so editors and CI can jump to them."""
+    out = []
+    for f in result.findings:
+        line = None
+        if f.location:
+            parts: list[int | str] = []
+            for name, num in re.findall(r"([A-Za-z_]+)|\[(\d+)\]", f.location):
+                parts.append(int(num) if num else name)
+            for cut in range(len(parts), 0, -1):
+                line = index.get(tuple(parts[:cut]))
+                if line:
+                    break
+        out.append(
+            Finding(
+                f.check,
+                f.severity,
+                f.message,
+                f.evidence,
+                f"{f.location} (line {line})" if line else f.location,
+                f.suggestion,
+            )
+        )
+    result.findings = out
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(
+                q
+                for q in p.rglob("*")
+                if q.is_file()
+                and q.suffix.lower() in TEXT_SUFFIXES + YAML_SUFFIXES
+                and not any(part.startswith(".") for part in q.relative_to(p).parts)
+            )
+        else:
+            yield p
+
+
+def lint_file(path: Path, as_of: dt.date) -> FileResult:
+    kind = "scenario" if path.suffix.lower() in YAML_SUFFIXES else "text"
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return _input_error(str(path), kind, [f"cannot read: {exc.strerror or exc}"])
+    if b"\x00" in raw[:8192]:
+        return _input_error(str(path), kind, ["binary file, not text"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _input_error(str(path), kind, [f"not UTF-8 text (bad byte at offset {exc.start})"])
+    if not text.strip():
+        return _input_error(str(path), kind, ["the file is empty"])
+    if kind == "scenario" and _NOT_SCENARIO.search(text) is None:
+        # YAML that is not a scenario (a config, a manifest): linting it would mislead.
+        return _input_error(
+            str(path), kind, ["YAML but not a scenario (no schema_version: or hooks: key)"]
+        )
+    return lint_text(text, as_of, str(path))
+
+
+def lint_paths(paths: list[str], as_of: dt.date) -> LintReport:
+    """Lint files, folders (recursively) and '-' (stdin); bad files are reported and the rest linted."""
+    report = LintReport(as_of)
+    for raw in paths:
+        if raw == "-":
+            text = sys.stdin.read()
+            report.sources["<stdin>"] = text
+            report.results.append(lint_text(text, as_of, "<stdin>"))
+            continue
+        for f in iter_files([Path(raw)]):
+            result = lint_file(f, as_of)
+            if not result.scores.get("input_error"):
+                report.sources[str(f)] = f.read_text(encoding="utf-8")
+            report.results.append(result)
+    report.input_errors = sum(1 for r in report.results if r.scores.get("input_error"))
+    return report

@@ -1,0 +1,341 @@
+"""Checks that read any question text (and the text of a scenario): vagueness, staleness,
+rederive, ml-clothing, coverage, buzzword. Pure functions over a LintDoc."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+from crafter.domain import PLACEHOLDER_PREFIX
+from crafter.evals.document import LintDoc, Segment
+from crafter.evals.findings import Finding, excerpt
+from crafter.evals.knowledge import FastPattern, Knowledge
+
+_SENTENCE = re.compile(r"(?:[^.!?;\n]|\n(?!\s*[-*#\d]))+(?:[.!?;]+|\n|$)")
+_DIGITS = re.compile(r"\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|k|m|b|bn|ms|x|tb|gb|mb)\b)?")
+_NUMBER_WORDS = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)s?\b"
+)
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_DATA = re.compile(
+    r"\b(data(set)?s?|logs?|history|historical|records?|labell?ed|labels?|tickets?|transactions?|messages?|"
+    r"photos?|images?|events?|clicks?|orders?|claims?|sessions?|reviews?|transcripts?|notes|"
+    r"warehouse|database|catalog(ue)?|feeds?|telemetry)\b",
+)
+_USERS = re.compile(
+    r"\b(users?|customers?|members?|riders?|drivers?|employees?|patients?|sellers?|buyers?|farmers?|"
+    r"learners?|agents?|developers?|merchants?|residents?|shoppers?|staff|analysts?|adjusters?|"
+    r"dispatchers?|clinicians?|nurses?|doctors?|players?|viewers?|listeners?|readers?|hosts?|guests?|"
+    r"couriers?|technicians?|operators?|reviewers?|moderators?|advertisers?|students?|teachers?)\b",
+)
+_CONSTRAINT = re.compile(
+    r"\b(latency|p9\d|budget|deadline|within|at most|no more than|under|per second|per day|a day|"
+    r"cost(s)?|regulat\w*|privacy|consent|compliance|must|cannot|can't|forbidden|allowed|sla|offline|"
+    r"on-device|gdpr|hipaa)\b|\$|%",
+)
+_BARE = re.compile(
+    r"^\W*(please\s+)?(design|build|create|make|develop|implement|architect)\s+(me\s+)?(a|an|the|our)?\s*"
+    r"[\w\s/,'-]{0,80}?\b(system|model|pipeline|platform|service|chat ?bot|recommender|engine|solution)"
+    r"\b[^.?!]{0,60}[.?!]?\s*$",
+    re.S,
+)
+
+
+def sentences(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group(0)) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+
+
+def count_numbers(text: str) -> int:
+    """Quantities in ``text`` (digits or number words), not counting bare years."""
+    digits = sum(1 for m in _DIGITS.finditer(text) if not _YEAR.match(m.group(0)))
+    return digits + len(_NUMBER_WORDS.findall(text))
+
+
+def _segments(doc: LintDoc, part: str | None = None) -> Iterator[Segment]:
+    for seg in doc.segments:
+        if seg.part == "trap" or (part is not None and seg.part != part):
+            continue
+        yield seg
+
+
+# -- vagueness ----------------------------------------------------------------------------------
+
+
+def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
+    findings: list[Finding] = []
+    if doc.scenario is not None:
+        placeholders = [s for s in doc.segments if PLACEHOLDER_PREFIX in s.text]
+        if placeholders:
+            first = placeholders[0]
+            findings.append(
+                Finding(
+                    "vagueness", "error",
+                    f"{len(placeholders)} field(s) still hold TODO(interviewer) placeholders",
+                    evidence=excerpt(first.text, 0, min(len(first.text), 80), 0),
+                    location=first.location,
+                    suggestion="fill each TODO(interviewer) with this company's facts and your prepared answers",
+                )
+            )  # fmt: skip
+        if len(doc.scenario.hooks) < 3:
+            findings.append(
+                Finding(
+                    "vagueness", "warning",
+                    f"only {len(doc.scenario.hooks)} hook(s): too little to force design decisions",
+                    location="hooks",
+                    suggestion="add hooks from the domain: data limits, error costs, scale, policy",
+                )
+            )  # fmt: skip
+    text = doc.text
+    filled = "\n".join(s.low for s in _segments(doc) if PLACEHOLDER_PREFIX not in s.text)
+    words = len(filled.split())
+    numbers = count_numbers(filled)
+    has_data = bool(_DATA.search(filled))
+    has_users = bool(_USERS.search(filled))
+    has_constraint = bool(_CONSTRAINT.search(filled))
+    concreteness = min(numbers, 4) + has_data + has_users + has_constraint
+    scores = {"words": float(words), "numbers": float(numbers), "concreteness": float(concreteness)}
+    missing = [
+        name
+        for name, present in (
+            ("numbers (scale, latency, money, counts)", numbers > 0),
+            ("named data sources", has_data),
+            ("who the users are", has_users),
+            ("constraints", has_constraint),
+        )
+        if not present
+    ]
+    first_line = next(iter(_segments(doc)), None)
+    location = first_line.location if first_line else ""
+    if doc.scenario is None and _BARE.match(text.strip().lower()) and words <= 30:
+        findings.append(
+            Finding(
+                "vagueness", "error", "a bare 'design a ... system' prompt: nothing concrete to design around",
+                evidence=excerpt(text, 0, min(len(text), 120), 0), location=location,
+                suggestion="start from a real user need: who is served, what data exists, scale and the cost of errors",
+            )
+        )  # fmt: skip
+    elif not findings and (numbers == 0 or concreteness <= 3):
+        severity = "error" if concreteness <= 2 or words < 25 else "warning"
+        findings.append(
+            Finding(
+                "vagueness", severity,  # type: ignore[arg-type]
+                f"little to design around: missing {', '.join(missing) or 'specifics'}",
+                evidence=excerpt(text, 0, min(len(text), 120), 0), location=location,
+                suggestion="add product context, numbers (volume, latency, money), the data that exists and its limits",
+            )
+        )  # fmt: skip
+    return findings, scores
+
+
+# -- staleness ----------------------------------------------------------------------------------
+
+
+def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for part in ("answer", "prompt"):
+        part_text = doc.low(part)
+        # Only eras that match somewhere in this part are worth a sentence-by-sentence look.
+        eras = [
+            e for e in k.eras
+            if e.id not in seen and as_of >= e.stale_since and e.patterns.search(part_text)
+            and (e.with_ is None or e.with_.search(part_text))
+        ]  # fmt: skip
+        if not eras:
+            continue
+        for seg in _segments(doc, part):
+            sents = sentences(seg.low)
+            for era in eras:
+                if era.id in seen or not era.patterns.search(seg.low):
+                    continue
+                for i, (start, sent) in enumerate(sents):
+                    m = era.patterns.search(sent)
+                    if not m:
+                        continue
+                    window = sent + (sents[i - 1][1] if i else "")
+                    if k.history_cues.search(window):
+                        continue
+                    seen.add(era.id)
+                    findings.append(
+                        Finding(
+                            "staleness", "error" if part == "answer" else "warning",
+                            f"relies on {era.name}, past its era as of {as_of} (stale since {era.stale_since:%Y-%m})",
+                            evidence=excerpt(seg.text, start + m.start(), start + m.end()),
+                            location=seg.where(start + m.start()),
+                            suggestion=f"expect the current approach instead: {era.replaced_by}; "
+                            "keep the old one as a baseline to beat",
+                        )
+                    )  # fmt: skip
+                    break
+    s = doc.scenario
+    if s is not None:
+        months = (as_of.year - s.as_of.year) * 12 + as_of.month - s.as_of.month
+        if months > k.rereview_after_months:
+            findings.append(
+                Finding(
+                    "staleness", "warning", f"as_of {s.as_of} is {months} months old: due for re-review",
+                    location="as_of", suggestion="re-check the decisions' modern approaches, then update as_of",
+                )
+            )  # fmt: skip
+        if s.references and all(as_of.year - r.year > k.old_reference_years for r in s.references):
+            newest = max(r.year for r in s.references)
+            findings.append(
+                Finding(
+                    "staleness", "info", f"every reference is older than {k.old_reference_years} years (newest {newest})",
+                    location="references", suggestion="look for a recent write-up with crafter search",
+                )
+            )  # fmt: skip
+    return findings
+
+
+# -- rederive -----------------------------------------------------------------------------------
+
+
+def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
+    text = doc.low()
+    if not any(a.patterns.search(text) for a in k.algorithms):
+        return []
+    for seg in _segments(doc):
+        sents = sentences(seg.low)
+        for i, (start, sent) in enumerate(sents):
+            for algo in k.algorithms:
+                m = algo.patterns.search(sent)
+                if not m or k.background.search(sent):
+                    continue
+                near = " ".join(s for _, s in sents[max(0, i - 1) : i + 2])
+                if not k.pressure.search(near):
+                    continue
+                return [
+                    Finding(
+                        "rederive", "warning",
+                        f"success seems to hinge on re-deriving {algo.name} under time pressure",
+                        evidence=excerpt(seg.text, start + m.start(), start + m.end()),
+                        location=seg.where(start + m.start()), suggestion=k.rederive_suggestion,
+                    )
+                ]  # fmt: skip
+    # Text split into lines: the algorithm and the pressure may sit on neighbouring lines.
+    if doc.scenario is None:
+        sents = sentences(" ".join(text.split()))
+        for i, (_, sent) in enumerate(sents):
+            for algo in k.algorithms:
+                if algo.patterns.search(sent) and not k.background.search(sent):
+                    near = " ".join(s for _, s in sents[max(0, i - 1) : i + 2])
+                    if k.pressure.search(near):
+                        return [
+                            Finding(
+                                "rederive", "warning",
+                                f"success seems to hinge on re-deriving {algo.name} under time pressure",
+                                evidence=excerpt(sent, 0, len(sent), 0), location="",
+                                suggestion=k.rederive_suggestion,
+                            )
+                        ]  # fmt: skip
+    return []
+
+
+# -- ml-clothing --------------------------------------------------------------------------------
+
+
+def _distinct(patterns: tuple[FastPattern, ...], text: str) -> list[str]:
+    return [m.group(0) for p in patterns if (m := p.search(text))]
+
+
+def ml_clothing(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
+    text = doc.low()
+    sys_terms = _distinct(k.systems, text)
+    scores = {"systems_terms": float(len(sys_terms))}
+    if len(sys_terms) < 5:
+        return [], scores  # too little infrastructure talk to be dressed-up system design
+    ml_terms = _distinct(k.ml, text)
+    scores["ml_terms"] = float(len(ml_terms))
+    if len(ml_terms) <= len(sys_terms) * 0.8:
+        return [
+            Finding(
+                "ml-clothing", "warning",
+                f"mostly generic system design ({len(sys_terms)} infrastructure topics vs {len(ml_terms)} ML decisions)",
+                evidence=", ".join(sys_terms[:8]),
+                suggestion="make the ML decisions the core: labels and their delay, the metric that matches the "
+                "product goal, modeling options, evaluation, feedback loops",
+            )
+        ], scores  # fmt: skip
+    return [], scores
+
+
+# -- coverage -----------------------------------------------------------------------------------
+
+_ASK_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_ASK = re.compile(
+    r"\?|^\W*(question|walk us through|design|explore|tell us|describe|how (would|do) you)\b"
+)
+
+
+def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
+    prompt = doc.low("prompt")
+    # Whole sentences that ask something: a list of asks separated by semicolons stays together.
+    flat = " ".join(prompt.split())
+    asks = " ".join(m.group(0) for m in _ASK_SENTENCE.finditer(flat) if _ASK.search(m.group(0)))
+    asked = [name for name, rx in k.stages.items() if rx.search(asks)]
+    scores = {"stages_asked": float(len(asked))}
+    narrowing = k.narrowing.search(prompt)
+    # A single-stage ask counts only in a question long enough to be about more than one thing (a
+    # one-line ask is vague, not narrow) and when the expected answer stays in that same stage.
+    single_ask = (
+        doc.scenario is None
+        and len(asked) == 1
+        and len(doc.text.split()) >= 60
+        and _dominant_stage(doc.low("answer"), k) == asked[0]
+    )
+    if narrowing or single_ask:
+        focus = asked[0] if len(asked) == 1 else "one stage"
+        original = doc.prompt
+        evidence = (
+            excerpt(original, narrowing.start(), narrowing.end())
+            if narrowing and len(original) == len(prompt)
+            else excerpt(asks, 0, min(len(asks), 160), 0)
+        )
+        return [
+            Finding(
+                "coverage", "warning",
+                f"exercises one corner of the ML lifecycle ({focus}) rather than the whole problem",
+                evidence=evidence,
+                suggestion="for an ML system design round, let the candidate frame the problem and carry it through "
+                "data, modeling, evaluation, deployment and monitoring; keep single-stage deep dives for other rounds",
+            )
+        ], scores  # fmt: skip
+    return [], scores
+
+
+def _dominant_stage(text: str, k: Knowledge) -> str | None:
+    counts = {name: len(rx.findall(text)) for name, rx in k.stages.items()}
+    ranked = sorted(counts.values(), reverse=True)
+    if not ranked[0] or ranked[0] == ranked[1]:
+        return None  # no clear single focus
+    return max(counts, key=lambda n: counts[n])
+
+
+# -- buzzword -----------------------------------------------------------------------------------
+
+
+def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
+    answer = doc.low("answer")
+    if not answer.strip():
+        return [], {}
+    generic = _distinct(k.generic, answer)
+    checklist = k.checklist.search(answer)
+    if checklist:
+        generic.append(checklist.group(0))
+    numbers = count_numbers(answer)
+    scores = {"generic_phrases": float(len(generic)), "answer_numbers": float(numbers)}
+    if (len(generic) >= 3 and numbers <= 1) or (len(generic) >= 5 and numbers <= 3):
+        seg = next(s for s in _segments(doc, "answer"))
+        return [
+            Finding(
+                "buzzword", "warning",
+                f"the expected answer is satisfied by generic recitation ({len(generic)} stock phrases, "
+                f"{numbers} scenario-specific numbers)",
+                evidence=", ".join(generic[:8]), location=seg.location,
+                suggestion="write what a strong answer says about THIS scenario: which error costs more, which "
+                "data exists, what number decides the threshold; name the follow-up that exposes recitation",
+            )
+        ], scores  # fmt: skip
+    return [], scores

@@ -1,0 +1,57 @@
+"""The golden suite: each check's precision and recall on labelled cases, and good cases stay clean."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from crafter.evals.findings import CHECK_IDS
+from crafter.evals.golden import run_golden
+from crafter.evals.knowledge import knowledge
+from crafter.resources import data_dir
+
+CASES = data_dir("evals") / "cases"
+
+
+def test_the_suite_is_big_enough_and_well_formed() -> None:
+    labels = yaml.safe_load((CASES / "labels.yaml").read_text())
+    assert len(labels["cases"]) >= 60
+    files = {c["file"] for c in labels["cases"]}
+    assert len(files) == len(labels["cases"])
+    for case in labels["cases"]:
+        assert (CASES / case["file"]).is_file(), case["file"]
+        assert set(case.get("must", [])) <= set(CHECK_IDS)
+        assert set(case.get("must_not", [])) <= set(CHECK_IDS)
+        assert not set(case.get("must", [])) & set(case.get("must_not", []))
+    # Every check has positive cases to be measured on.
+    positives = {c for case in labels["cases"] for c in case.get("must", [])}
+    assert positives == set(CHECK_IDS)
+
+
+@pytest.fixture(scope="module")
+def report() -> object:
+    return run_golden(CASES)
+
+
+@pytest.mark.parametrize("check", CHECK_IDS)
+def test_precision_and_recall_floors(report: object, check: str) -> None:
+    score = report.scores[check]  # type: ignore[attr-defined]
+    assert score.precision >= 0.9, (check, score.false_positives)
+    assert score.recall >= 0.85, (check, score.false_negatives)
+
+
+def test_good_cases_raise_no_error(report: object) -> None:
+    assert report.good_with_errors == []  # type: ignore[attr-defined]
+
+
+def test_knowledge_lives_in_yaml_and_compiles() -> None:
+    k = knowledge()
+    assert {e.id for e in k.eras} >= {"chunk-and-stuff-rag", "averaged-word-vectors", "rnn-seq2seq-chatbot",
+                                      "phrase-based-smt", "crf-handcrafted-ner"}  # fmt: skip
+    assert {a.name for a in k.algorithms} >= {
+        "MinHash / LSH",
+        "Bloom filter",
+        "HyperLogLog",
+        "consistent hashing",
+    }
+    assert len(k.generic) >= 10 and len(k.systems) >= 10
