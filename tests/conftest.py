@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,10 @@ for _var in (
 ):
     os.environ.pop(_var, None)
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Nothing a test runs may write to the developer's own index, cache or config.
+_SCRATCH = tempfile.mkdtemp(prefix="crafter-tests-")
+os.environ["CRAFTER_INDEX_DIR"] = os.path.join(_SCRATCH, "index")
+os.environ["CRAFTER_CACHE_DIR"] = os.path.join(_SCRATCH, "cache")
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 
@@ -111,6 +116,7 @@ def full_index(tmp_path_factory: pytest.TempPathFactory) -> object:
     """The whole reference corpus indexed once per test session (about a minute on 2 cores)."""
     from crafter.retrieval.index import CorpusIndex
 
-    idx = CorpusIndex(tmp_path_factory.mktemp("full-index"))
+    # The same folder subprocesses use by default, so CLI tests that research reuse this build.
+    idx = CorpusIndex(Path(os.environ["CRAFTER_INDEX_DIR"]))
     idx.sync()
     return idx

@@ -35,13 +35,16 @@ def test_help_does_not_import_heavy_libraries() -> None:
 
 
 def test_scaffold_draft_writes_a_valid_worksheet_and_prints_its_path(tmp_path: Path) -> None:
-    res = run_cli("draft", SLACK_SEED, "--out", str(tmp_path), "--as-of", "2026-11-01")
+    res = run_cli(
+        "draft", SLACK_SEED, "--out", str(tmp_path), "--as-of", "2026-11-01", "--no-research"
+    )
     assert res.returncode == 0, res.stderr
     path = Path(res.stdout.strip())
     assert path.parent == tmp_path and path.suffix == ".yaml"
     s = load_scenario(path)
     assert s.seed == SLACK_SEED and str(s.as_of) == "2026-11-01"
     assert s.provenance.model == "scaffold" and s.provenance.prompt_version.startswith("scaffold@")
+    assert s.references == []  # no research, nothing to cite
     assert "scaffold" in res.stderr and "no API key" in res.stderr
     # The interviewer's gaps are marked, not invented.
     assert all(is_placeholder(q.answer) for q in s.questions)
@@ -56,7 +59,7 @@ def test_scaffold_draft_writes_a_valid_worksheet_and_prints_its_path(tmp_path: P
 
 
 def test_seed_from_stdin(tmp_path: Path) -> None:
-    res = run_cli("draft", "-", "--out", str(tmp_path), stdin=SLACK_SEED + "\n")
+    res = run_cli("draft", "-", "--out", str(tmp_path), "--no-research", stdin=SLACK_SEED + "\n")
     assert res.returncode == 0, res.stderr
     assert load_scenario(Path(res.stdout.strip())).seed == SLACK_SEED
 
@@ -98,7 +101,7 @@ def test_unwritable_out_exits_2(tmp_path: Path) -> None:
 
 
 def test_validate_reports_file_field_and_expectation(tmp_path: Path) -> None:
-    res = run_cli("draft", SLACK_SEED, "--out", str(tmp_path))
+    res = run_cli("draft", SLACK_SEED, "--out", str(tmp_path), "--no-research")
     good = Path(res.stdout.strip())
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("level: staff", "level: wizard"))
@@ -161,11 +164,16 @@ def test_draft_through_a_compatible_server(tmp_path: Path, fault_server: object)
         str(tmp_path),
         "--model",
         "openai-compatible:test-model",
+        "--no-research",
+        "--rounds",
+        "0",
+        "--runs",
+        str(tmp_path / "runs"),
         env={"CRAFTER_BASE_URL": fault_server.base_url},
     )
     assert res.returncode == 0, res.stderr
     s = load_scenario(Path(res.stdout.strip()))
     assert s.provenance.model == "openai-compatible:test-model"
-    assert s.provenance.prompt_version == "draft@1"
+    assert s.provenance.prompt_version == "draft@2"
     assert s.provenance.input_tokens == 120
     assert json.loads(json.dumps(fault_server.requests[-1].body))["model"] == "test-model"

@@ -108,7 +108,15 @@ def test_stdin_and_usage_errors(tmp_path: Path) -> None:
 
 
 def test_scaffold_worksheet_gaps_are_reported(tmp_path: Path) -> None:
-    path = run_cli("draft", SLACK_SEED, "--out", str(tmp_path)).stdout.strip()
+    path = run_cli(
+        "draft",
+        SLACK_SEED,
+        "--out",
+        str(tmp_path),
+        "--no-research",
+        "--runs",
+        str(tmp_path / "runs"),
+    ).stdout.strip()
     res = run_cli("lint", path, "--format", "json")
     assert res.returncode == 1
     findings = json.loads(res.stdout)["results"][0]["findings"]

@@ -19,13 +19,49 @@ def _files_text(folder: Path) -> str:
 def test_anthropic_key_never_leaks(tmp_path: Path, anthropic_server: AnthropicServer) -> None:
     env = {"ANTHROPIC_API_KEY": SENTINEL, "ANTHROPIC_BASE_URL": anthropic_server.url}
     anthropic_server.push({"tool": content_dict()})
-    ok = run_cli("-v", "draft", SLACK_SEED, "--out", str(tmp_path / "ok"), env=env)
+    ok = run_cli(
+        "-v",
+        "draft",
+        SLACK_SEED,
+        "--out",
+        str(tmp_path / "ok"),
+        "--no-research",
+        "--rounds",
+        "0",
+        "--runs",
+        str(tmp_path / "runs"),
+        env=env,
+    )
     assert ok.returncode == 0, ok.stderr
     anthropic_server.push({"status": 401})
-    rejected = run_cli("-v", "draft", SLACK_SEED, "--out", str(tmp_path / "bad"), env=env)
+    rejected = run_cli(
+        "-v",
+        "draft",
+        SLACK_SEED,
+        "--out",
+        str(tmp_path / "bad"),
+        "--no-research",
+        "--rounds",
+        "0",
+        "--runs",
+        str(tmp_path / "runs"),
+        env=env,
+    )
     assert rejected.returncode == 2
     anthropic_server.default = {"status": 529, "retry_after": "0"}
-    down = run_cli("-v", "draft", SLACK_SEED, "--out", str(tmp_path / "down"), env=env)
+    down = run_cli(
+        "-v",
+        "draft",
+        SLACK_SEED,
+        "--out",
+        str(tmp_path / "down"),
+        "--no-research",
+        "--rounds",
+        "0",
+        "--runs",
+        str(tmp_path / "runs"),
+        env=env,
+    )
     assert down.returncode == 1 and "failed after" in down.stderr
     # The key was really used...
     assert any(SENTINEL in "".join(r.headers.values()) for r in anthropic_server.requests)

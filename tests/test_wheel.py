@@ -79,3 +79,10 @@ def test_wheel_installs_and_drafts_outside_the_checkout(tmp_path: Path, repo_roo
     )
     assert res.returncode == 0, res.stderr
     assert Path(res.stdout.strip()).is_file()
+    # The reference corpus ships in the wheel too.
+    corpus = subprocess.run(
+        [str(crafter), "corpus", "check"], capture_output=True, text=True, cwd=work
+    )
+    assert (
+        corpus.returncode == 0 and "0 problem(s)" in corpus.stdout and str(env_dir) in corpus.stdout
+    )

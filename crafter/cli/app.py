@@ -71,12 +71,21 @@ def _writable_dir(path: Path) -> Path:
 @app.command()
 def draft(
     seed: Annotated[
-        str, typer.Argument(help="The user need, in a few sentences; '-' reads stdin.")
-    ],
+        str | None, typer.Argument(help="The user need, in a few sentences; '-' reads stdin.")
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option("--model", "-m", help="provider:model, e.g. anthropic:claude-sonnet-5-5."),
     ] = None,
+    research_model: Annotated[
+        str | None, typer.Option("--research-model", help="A cheaper model for framing and notes.")
+    ] = None,
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Also critique with this model.")
+    ] = None,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=0, max=5, help="Revision rounds at most.")
+    ] = 2,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder to write <slug>.yaml into.")
     ] = Path("scenarios"),
@@ -87,28 +96,114 @@ def draft(
         str | None,
         typer.Option("--as-of", help="Date the content must be current on (default today)."),
     ] = None,
+    runs: Annotated[Path, typer.Option("--runs", help="Folder for run artifacts.")] = Path("runs"),
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue a run folder from its last finished stage."),
+    ] = None,
+    no_research: Annotated[
+        bool, typer.Option("--no-research", help="Skip research: one call, no citations.")
+    ] = False,
+    index_dir: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
 ) -> None:
-    """Draft a scenario for SEED and print the path of the YAML file written."""
+    """Draft a scenario for SEED in stages and print the path of the YAML file written."""
+    from crafter.cli.progress import StageDisplay
     from crafter.domain import save_new_scenario
-    from crafter.pipeline import DraftRequest, draft_scenario
+    from crafter.pipeline import DraftRequest, PipelineConfig, RunFolder, resume_run, run_pipeline
+    from crafter.pipeline.draft import draft_inputs_key
     from crafter.providers import build_provider, resolve_model
 
+    if resume is not None:
+        meta = RunFolder.open(resume).read_meta()
+        seed, level = meta["request"]["seed"], meta["request"]["level"]
+        as_of = meta["request"]["as_of"]
+        model = model or meta.get("config", {}).get("model")
+        research_model = research_model or meta.get("config", {}).get("research_model")
+        if not no_research and meta.get("config", {}).get("index") is None:
+            no_research = True
+    if seed is None:
+        raise UsageError(
+            "give a SEED (or --resume RUN)",
+            hint='e.g. crafter draft "detect card fraud at checkout"',
+        )
     if seed == "-":
         seed = sys.stdin.read()
     request = DraftRequest(seed, level, _parse_date(as_of, "--as-of")).checked()
+    assert request.as_of is not None
     folder = _writable_dir(out)
     choice = resolve_model(model)
     provider = build_provider(choice.model_id)
     note(f"model: {choice.model_id} ({choice.reason})")
     if choice.model_id.startswith("local:"):
         note("note: the local 135M model only proves the pipeline runs; its content is not usable")
-    with err_console().status(f"drafting with {choice.model_id}..."):
-        result = draft_scenario(request, provider)
+    cheap = build_provider(research_model) if research_model else None
+    critic = build_provider(judge) if judge else None
+    index = None
+    if not no_research:
+        from crafter.retrieval.index import CorpusIndex
+
+        index = CorpusIndex(index_dir)
+    config = PipelineConfig(
+        model=provider, research_model=cheap, judge=critic, rounds=rounds, index=index
+    )
+    key = draft_inputs_key(request, provider, index, rounds)
+    with StageDisplay(err_console()) as display:
+        if resume is not None:
+            result = resume_run(resume, config, events=display, inputs_hash=key)
+        else:
+            result = run_pipeline(
+                request.seed,
+                request.level,
+                request.as_of,
+                config,
+                runs_root=runs,
+                events=display,
+                inputs_hash=key,
+            )
     path = save_new_scenario(result.scenario, folder)
     p = result.scenario.provenance
     cost = "unknown cost" if p.cost_usd is None else f"${p.cost_usd:.4f}"
-    note(f"{p.input_tokens} input + {p.output_tokens} output tokens, {cost}, {result.seconds:.1f}s")
+    errors = sum(1 for f in result.findings if f.severity == "error")
+    warnings = sum(1 for f in result.findings if f.severity == "warning")
+    note(
+        f"{p.input_tokens} input + {p.output_tokens} output tokens, {cost}, {result.seconds:.1f}s; "
+        f"lint: {errors} error(s), {warnings} warning(s)"
+        + (f"; run folder {result.run.path}" if result.run else "")
+    )
+    if result.dropped_citations:
+        note(
+            f"dropped citations of documents that were not retrieved: {', '.join(result.dropped_citations)}"
+        )
     typer.echo(str(path))
+
+
+@app.command("runs")
+def runs_(
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of run artifacts.")] = Path("runs"),
+) -> None:
+    """List drafting runs, newest first, with their status, tokens and cost."""
+    from rich.table import Table
+
+    from crafter.pipeline import list_runs
+
+    found = list_runs(runs)
+    if not found:
+        note(f"no runs in {runs}")
+        return
+    table = Table()
+    for col in ("run", "status", "last stage", "tokens in/out", "cost", "seed"):
+        table.add_column(col, overflow="fold")
+    for r in found:
+        cost = "?" if r.cost_usd is None else f"${r.cost_usd:.4f}"
+        table.add_row(
+            r.path.name,
+            r.status,
+            r.last_stage,
+            f"{r.input_tokens}/{r.output_tokens}",
+            cost,
+            r.seed[:60],
+        )
+    out_console().print(table)
 
 
 @app.command()

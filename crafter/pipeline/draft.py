@@ -1,22 +1,23 @@
-"""``crafter draft``: one structured call to the chosen model, or the scaffold's worksheet."""
+"""The drafting façade: validate a request, run the staged pipeline, return the scenario."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import time
+import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from crafter.domain import MAX_SEED_CHARS, Provenance, Scenario, ScenarioContent, slugify
+from crafter.domain import MAX_SEED_CHARS, Scenario
 from crafter.domain.scenario import LEVELS
 from crafter.errors import UsageError
-from crafter.pipeline.worksheet import build_worksheet, scaffold_kit
+from crafter.pipeline.events import EventSink, ignore
+from crafter.pipeline.staged import CORPUS_NONE, PipelineConfig, PipelineResult, run_pipeline
+from crafter.pipeline.worksheet import scaffold_kit
 from crafter.prompts import load_prompt
 from crafter.providers import Provider
-from crafter.providers.pricing import price_table
-
-CORPUS_VERSION_NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,14 @@ class DraftRequest:
         if not seed:
             raise UsageError(
                 "the seed is empty",
-                hint='describe the user need, e.g. crafter draft "route '
-                'questions in our #ask-eng Slack channel to people who can answer them"',
+                hint='describe the user need, e.g. crafter draft "route questions in our #ask-eng '
+                'Slack channel to people who can answer them"',
             )
         if len(seed) > MAX_SEED_CHARS:
             raise UsageError(
                 f"the seed is {len(seed):,} characters; the limit is {MAX_SEED_CHARS:,}",
                 hint="a seed is the user need in a few sentences; keep background material in a "
-                "reference corpus instead",
+                "reference corpus instead (crafter index --add)",
             )
         if self.level not in LEVELS:
             raise UsageError(
@@ -51,6 +52,7 @@ class DraftRequest:
 class DraftResult:
     scenario: Scenario
     seconds: float
+    pipeline: PipelineResult | None = None
 
 
 def inputs_hash(req: DraftRequest, model_id: str, prompt_ref: str, corpus_version: str) -> str:
@@ -65,52 +67,50 @@ def inputs_hash(req: DraftRequest, model_id: str, prompt_ref: str, corpus_versio
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def current_prompt_ref(provider: Provider) -> str:
-    """The prompt version(s) a draft with ``provider`` would use now."""
-    return load_prompt("draft").ref if provider.generates_text else scaffold_kit().ref
+def current_prompt_ref(provider: Provider, *, research: bool = False, rounds: int = 0) -> str:
+    """The prompt versions a draft with ``provider`` would use now."""
+    if not provider.generates_text:
+        return scaffold_kit().ref
+    names = (["frame", "notes"] if research else []) + ["draft"] + (["revise"] if rounds else [])
+    return "+".join(load_prompt(n).ref for n in names)
 
 
-def draft_inputs_key(req: DraftRequest, provider: Provider) -> str:
+def draft_inputs_key(
+    req: DraftRequest, provider: Provider, index: Any = None, rounds: int = 0
+) -> str:
     """The cache key a draft of ``req`` with ``provider`` would get now (see ``inputs_hash``)."""
-    return inputs_hash(
-        req.checked(), provider.model_id, current_prompt_ref(provider), CORPUS_VERSION_NONE
-    )
+    corpus = index.corpus_version if index is not None else CORPUS_NONE
+    ref = current_prompt_ref(provider, research=index is not None, rounds=rounds)
+    return inputs_hash(req.checked(), provider.model_id, ref, corpus)
 
 
-def draft_scenario(req: DraftRequest, provider: Provider) -> DraftResult:
-    """Draft one scenario for ``req`` with ``provider`` (the scaffold writes a worksheet)."""
+def draft_scenario(
+    req: DraftRequest,
+    provider: Provider,
+    *,
+    index: Any = None,
+    rounds: int = 0,
+    research_model: Provider | None = None,
+    judge: Provider | None = None,
+    runs_root: Path | None = None,
+    events: EventSink = ignore,
+    cancel: threading.Event | None = None,
+) -> DraftResult:
+    """Draft one scenario. Without ``index`` research is skipped (one model call, no citations)."""
     req = req.checked()
     assert req.as_of is not None
-    started = time.perf_counter()
-    if provider.generates_text:
-        prompt = load_prompt("draft")
-        messages = prompt.render(seed=req.seed, level=req.level, as_of=req.as_of.isoformat())
-        gen = provider.generate(messages, ScenarioContent)
-        content, usage, prompt_ref = gen.value, gen.usage, prompt.ref
-        generator = "crafter.draft"
-    else:
-        content = build_worksheet(req.seed, req.level)
-        usage = None
-        prompt_ref = scaffold_kit().ref
-        generator = "crafter.scaffold"
-    provenance = Provenance(
-        generator=generator,
-        model=provider.model_id,
-        prompt_version=prompt_ref,
-        corpus_version=CORPUS_VERSION_NONE,
-        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        input_tokens=usage.input_tokens if usage else 0,
-        output_tokens=usage.output_tokens if usage else 0,
-        cost_usd=usage.cost_usd if usage else 0.0,
-        price_as_of=price_table().as_of if usage else None,
-        inputs_hash=inputs_hash(req, provider.model_id, prompt_ref, CORPUS_VERSION_NONE),
+    config = PipelineConfig(
+        model=provider, research_model=research_model, judge=judge, rounds=rounds, index=index
     )
-    scenario = Scenario(
-        id=slugify(content.title if provider.generates_text else req.seed),
-        seed=req.seed,
-        as_of=req.as_of,
-        level=req.level,
-        provenance=provenance,
-        **content.model_dump(),
+    key = draft_inputs_key(req, provider, index, rounds)
+    result = run_pipeline(
+        req.seed,
+        req.level,
+        req.as_of,
+        config,
+        runs_root=runs_root,
+        events=events,
+        cancel=cancel,
+        inputs_hash=key,
     )
-    return DraftResult(scenario, time.perf_counter() - started)
+    return DraftResult(result.scenario, result.seconds, result)

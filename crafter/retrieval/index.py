@@ -89,6 +89,11 @@ class Source:
 
 
 def default_index_dir() -> Path:
+    """``$CRAFTER_INDEX_DIR``, or ``index/`` in the per-user data folder."""
+    import os
+
+    if os.environ.get("CRAFTER_INDEX_DIR"):
+        return Path(os.environ["CRAFTER_INDEX_DIR"])
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("crafter")) / "index"
@@ -516,6 +521,15 @@ class CorpusIndex:
                 )
             )  # fmt: skip
         return hits
+
+    def doc_sections(self, doc_key_: str) -> dict[str, str]:
+        """The indexed text of one document, by section (continued sections are joined)."""
+        out: dict[str, str] = {}
+        for chunk in self._load_chunks().values():
+            if chunk.doc_key == doc_key_:
+                name = chunk.section.removesuffix(" (cont.)")
+                out[name] = (out.get(name, "") + " " + chunk.text).strip()
+        return out
 
     # -- user corpora -----------------------------------------------------------------------
     def add_source(self, root: Path, label: str) -> None:

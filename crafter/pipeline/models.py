@@ -1,0 +1,68 @@
+"""What the drafting stages exchange: research questions, notes, the model's draft output."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from crafter.domain.scenario import Ident, ScenarioContent
+
+Perspective = Literal["product", "data", "modeling", "policy", "operations"]
+PERSPECTIVES: tuple[str, ...] = ("product", "data", "modeling", "policy", "operations")
+Line = Annotated[str, StringConstraints(min_length=1, max_length=400, strip_whitespace=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResearchQuestion(_Strict):
+    perspective: Perspective
+    question: Line
+    query: Annotated[str, StringConstraints(min_length=2, max_length=200, strip_whitespace=True)]
+
+
+class Frame(_Strict):
+    questions: list[ResearchQuestion] = Field(min_length=1, max_length=10)
+
+
+class Note(_Strict):
+    """One peculiarity from one document, in our words, tied to the document's id."""
+
+    doc_id: Ident
+    note: Annotated[str, StringConstraints(min_length=1, max_length=600, strip_whitespace=True)]
+
+
+class NoteSet(_Strict):
+    notes: list[Note] = Field(max_length=40)
+
+
+class RefReason(_Strict):
+    id: Ident
+    why_relevant: Line
+
+
+class DraftOutput(ScenarioContent):
+    """The scenario content a model writes, with a reason per cited document."""
+
+    reference_reasons: list[RefReason] = Field(default_factory=list, max_length=12)
+
+
+class FoundDoc(_Strict):
+    """A retrieved document: metadata always from the index, never from a model."""
+
+    id: str
+    title: str
+    org: str
+    year: int
+    url: str
+    source: str
+    snippet: str
+    hook_material: str = ""
+    questions: list[int] = Field(default_factory=list)
+
+
+class Research(_Strict):
+    docs: list[FoundDoc]
+    notes: list[Note]
