@@ -361,3 +361,14 @@ def test_cli_draft_runs_and_resume(index: CorpusIndex, tmp_path: Path) -> None:
     again = run_cli("draft", "--resume", str(run_dir), *common, env=env)
     assert again.returncode == 0 and "resumed from the run folder" in again.stderr
     assert run_cli("draft", "--resume", str(tmp_path), *common).returncode == 2
+
+
+def test_excluded_documents_are_not_researched(index: CorpusIndex, tmp_path: Path) -> None:
+    first = run(index, build_provider("scaffold"), tmp_path, rounds=0)  # type: ignore[arg-type]
+    found = [r.id for r in first.scenario.references]
+    assert found
+    config = PipelineConfig(
+        model=build_provider("scaffold"), index=index, rounds=0, exclude_docs=frozenset(found[:1])
+    )
+    second = run_pipeline(SLACK_SEED, "staff", DAY, config)
+    assert found[0] not in {r.id for r in second.scenario.references}

@@ -37,6 +37,8 @@ class PipelineConfig:
     index: Any = None  # a crafter.retrieval.index.CorpusIndex
     k_per_question: int = 4
     max_docs: int = 8
+    # Document ids the user excluded after looking at the research (the TUI's toggles).
+    exclude_docs: frozenset[str] = frozenset()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -162,7 +164,12 @@ def run_pipeline(
                 2,
                 "research",
                 lambda: stages.research(
-                    ctx, frame, config.index, k=config.k_per_question, max_docs=config.max_docs
+                    ctx,
+                    frame,
+                    config.index,
+                    k=config.k_per_question,
+                    max_docs=config.max_docs,
+                    exclude=config.exclude_docs,
                 ),
             )
             res = Research.model_validate(rr.output)

@@ -105,7 +105,13 @@ def frame(ctx: Ctx) -> StageRecord:
 
 
 def research(
-    ctx: Ctx, questions: Frame, index: object | None, *, k: int = 4, max_docs: int = 8
+    ctx: Ctx,
+    questions: Frame,
+    index: object | None,
+    *,
+    k: int = 4,
+    max_docs: int = 8,
+    exclude: frozenset[str] = frozenset(),
 ) -> StageRecord:
     from crafter.retrieval.index import CorpusIndex, SearchHit
 
@@ -128,9 +134,14 @@ def research(
     scores: dict[str, float] = {}
     hits_by_id: dict[str, SearchHit] = {}
     asked: dict[str, list[int]] = {}
+    skip = (
+        {key for key, meta in index.documents().items() if meta["id"] in exclude}
+        if exclude
+        else set()
+    )
     for qi, q in enumerate(questions.questions):
         ctx.check_cancel()
-        for rank, hit in enumerate(index.search(q.query, k), start=1):
+        for rank, hit in enumerate(index.search(q.query, k, exclude=skip), start=1):
             scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / rank
             hits_by_id.setdefault(hit.id, hit)
             asked.setdefault(hit.id, []).append(qi)
