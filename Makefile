@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml requirements/models.txt
 setup: $(STAMP)
 
 demo: $(STAMP)
+	# The first run embeds the reference corpus (about a minute); later runs reuse the index.
+	$(BIN)/crafter index
 	$(BIN)/crafter draft "$(DEMO_SEED)" --out scenarios
 
 lint: $(STAMP)
@@ -32,6 +34,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_retrieval.py
+	$(BIN)/python benchmarks/bench_lint.py
+	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
