@@ -125,8 +125,9 @@ def test_user_corpus_markdown_text_and_pdf(tmp_path: Path, small_corpus: Path) -
 
 
 def test_llama_index_embedding_wrapper_matches_the_embedder() -> None:
-    from crafter.retrieval.chroma_embedding import CrafterMiniLM, LlamaIndexMiniLM
+    from crafter.retrieval.chroma_embedding import CrafterMiniLM
     from crafter.retrieval.embedding import shared_embedder
+    from crafter.retrieval.llama_embedding import LlamaIndexMiniLM
 
     text = "route questions to people who can answer them"
     direct = shared_embedder().embed([text])[0]

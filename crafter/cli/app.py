@@ -268,6 +268,13 @@ def _register() -> None:
     app.command()(retrieval_cmds.search)
     app.add_typer(retrieval_cmds.corpus_app, name="corpus")
 
+    from crafter.cli import library_cmds
+
+    app.command()(library_cmds.new)
+    app.command()(library_cmds.review)
+    app.command()(library_cmds.regen)
+    app.command()(library_cmds.diff)
+
     from crafter.cli import lint_cmds
 
     app.command()(lint_cmds.lint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,19 +38,21 @@ class AnthropicProvider:
         self._api_key = api_key
         self._base_url = base_url
         self._client: anthropic.Anthropic | None = None
+        self._client_lock = threading.Lock()
 
     @property
     def client(self) -> anthropic.Anthropic:
-        if self._client is None:
-            import anthropic
+        with self._client_lock:
+            if self._client is None:
+                import anthropic
 
-            self._client = anthropic.Anthropic(
-                api_key=self._api_key,
-                base_url=self._base_url,
-                max_retries=0,
-                timeout=self.policy.timeout,
-            )
-        return self._client
+                self._client = anthropic.Anthropic(
+                    api_key=self._api_key,
+                    base_url=self._base_url,
+                    max_retries=0,
+                    timeout=self.policy.timeout,
+                )
+            return self._client
 
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,20 +52,23 @@ class OpenAIChatProvider:
         self._api_key = api_key
         self._base_url = base_url
         self._client: openai.OpenAI | None = None
+        # Batch runs call one provider from many threads: build the client once.
+        self._client_lock = threading.Lock()
 
     @property
     def client(self) -> openai.OpenAI:
-        if self._client is None:
-            import openai  # lazy: the SDK costs import time the CLI's --help must not pay
+        with self._client_lock:
+            if self._client is None:
+                import openai  # lazy: the SDK costs import time the CLI's --help must not pay
 
-            # The SDK's own retries are off: ours honour Retry-After and are bounded per policy.
-            self._client = openai.OpenAI(
-                api_key=self._api_key or "not-needed",
-                base_url=self._base_url,
-                max_retries=0,
-                timeout=self.policy.timeout,
-            )
-        return self._client
+                # The SDK's own retries are off: ours honour Retry-After, bounded per policy.
+                self._client = openai.OpenAI(
+                    api_key=self._api_key or "not-needed",
+                    base_url=self._base_url,
+                    max_retries=0,
+                    timeout=self.policy.timeout,
+                )
+            return self._client
 
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None

@@ -1,5 +1,5 @@
-"""The MiniLM embedder as a Chroma embedding function (registered, so collections reopen offline)
-and as a llama-index embedding. Imports chromadb and llama_index: load lazily."""
+"""The MiniLM embedder as a Chroma embedding function, registered so collections reopen offline.
+Imports chromadb: load lazily."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
-from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from crafter.retrieval.embedding import MODEL_NAME, shared_embedder
 
@@ -38,21 +37,3 @@ class CrafterMiniLM(EmbeddingFunction[Documents]):
 
     def supported_spaces(self) -> list[str]:  # type: ignore[override]
         return ["cosine", "ip", "l2"]
-
-
-class LlamaIndexMiniLM(BaseEmbedding):
-    """llama-index's view of :class:`MiniLMEmbedder` (for its retrievers and node pipelines)."""
-
-    model_name: str = MODEL_NAME
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return [float(x) for x in shared_embedder().embed([query])[0]]
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return [float(x) for x in shared_embedder().embed([text])[0]]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return [[float(x) for x in row] for row in shared_embedder().embed(texts)]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)

@@ -1,0 +1,270 @@
+"""A scenario library: a folder of scenario YAML files plus an optional ``crafter.toml``.
+
+Pure helpers: reading the library settings, listing its scenario files, recording a review, and
+reading a file as it was at a git revision. Nothing here calls a model or prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from crafter.domain.scenario import Level, Review, ReviewStatus, Scenario
+from crafter.domain.yamlio import ScenarioFileError, load_scenario, save_scenario
+
+CONFIG_NAME = "crafter.toml"
+# Where a library keeps its machine state (regen journal, lock); never scenario files.
+STATE_DIR = ".crafter"
+# A new draft of an approved scenario is written beside it under this suffix for review.
+PROPOSAL_SUFFIX = ".proposed.yaml"
+REVIEW_STATUSES: tuple[str, ...] = get_args(ReviewStatus)
+# Statuses that say a person read the text, so they need a name.
+_SIGNED_STATUSES = ("reviewed", "approved")
+
+
+class LibraryError(Exception):
+    """Bad library input (settings, paths, review values); ``hint`` says how to fix it."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+AsOfPolicy = Literal["keep", "today"] | dt.date
+
+
+class LibraryConfig(BaseModel):
+    """Settings in ``<library>/crafter.toml``; every key is optional.
+
+    ``as_of`` is the date policy: ``keep`` (a redraft keeps the scenario's as-of date), ``today``
+    (a redraft is current as of the day it runs), or a fixed date for every draft.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    level: Level | None = None
+    as_of: AsOfPolicy = "keep"
+    corpus: list[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=50
+    )
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+
+
+@dataclass(frozen=True)
+class Library:
+    """A library folder and its settings (``config_path`` is None without a crafter.toml)."""
+
+    root: Path
+    config: LibraryConfig
+    config_path: Path | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def scenario_files(self) -> list[Path]:
+        return list_scenario_files(self.root)
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the library root, with forward slashes (stable in journals)."""
+        try:
+            return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
+
+def parse_library_config(text: str, source: str = CONFIG_NAME) -> LibraryConfig:
+    """Parse crafter.toml text; a ``[library]`` table or top-level keys both work."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LibraryError(
+            f"{source}: not valid TOML: {exc}", hint="fix the file's syntax"
+        ) from None
+    section = raw.get("library", raw)
+    if not isinstance(section, dict):
+        raise LibraryError(f"{source}: [library] must be a table")
+    try:
+        return LibraryConfig.model_validate(section)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: "
+            + ("unknown setting" if e["type"] == "extra_forbidden" else e["msg"])
+            for e in exc.errors()
+        )
+        raise LibraryError(
+            f"{source}: {problems}",
+            hint="known settings: model, level, as_of (keep, today or YYYY-MM-DD), corpus, "
+            "concurrency",
+        ) from None
+
+
+def open_library(root: Path, *, create: bool = False) -> Library:
+    """The library at ``root`` with its settings; ``create`` makes a missing folder."""
+    root = Path(root)
+    if not root.exists():
+        if not create:
+            raise LibraryError(
+                f"{root}: no such library folder",
+                hint="pass the folder that holds your scenario YAML files "
+                '(crafter new "SEED" --library DIR starts one)',
+            )
+        try:
+            root.mkdir(parents=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create {root}: {exc.strerror or exc}") from None
+    if not root.is_dir():
+        raise LibraryError(f"{root} is a file, not a library folder")
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        return Library(root, LibraryConfig())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LibraryError(f"cannot read {path}: {exc}") from None
+    return Library(root, parse_library_config(text, str(path)), path)
+
+
+def is_proposal(path: Path) -> bool:
+    return Path(path).name.endswith(PROPOSAL_SUFFIX)
+
+
+def proposal_path(path: Path) -> Path:
+    """Where a new draft of the approved scenario at ``path`` is written for review."""
+    path = Path(path)
+    return path.with_name(path.name[: -len(path.suffix)] + PROPOSAL_SUFFIX)
+
+
+def proposal_original(path: Path) -> Path:
+    """The approved scenario a proposal file stands beside."""
+    path = Path(path)
+    stem = path.name[: -len(PROPOSAL_SUFFIX)]
+    yml = path.with_name(stem + ".yml")
+    return (
+        yml
+        if yml.exists() and not path.with_name(stem + ".yaml").exists()
+        else path.with_name(stem + ".yaml")
+    )
+
+
+def list_scenario_files(root: Path) -> list[Path]:
+    """Every scenario file under ``root``, sorted; hidden paths and proposals are left out.
+
+    Hidden paths hold machine state and half-written temp files; proposals are reviewed beside
+    their approved scenario rather than regenerated on their own.
+    """
+    root = Path(root)
+    out = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.suffix not in (".yaml", ".yml") or not path.is_file() or is_proposal(path):
+            continue
+        out.append(path)
+    return sorted(out)
+
+
+def apply_review(
+    scenario: Scenario, status: str, reviewer: str | None = None, notes: str | None = None
+) -> Scenario:
+    """A copy of ``scenario`` with its review set; ``None`` keeps the current reviewer/notes."""
+    if status not in REVIEW_STATUSES:
+        raise LibraryError(
+            f"unknown review status {status!r}", hint=f"use one of: {', '.join(REVIEW_STATUSES)}"
+        )
+    name = (reviewer if reviewer is not None else scenario.review.reviewer).strip()
+    if status in _SIGNED_STATUSES and not name:
+        raise LibraryError(
+            f"marking a scenario {status} needs the reviewer's name", hint="add --by NAME"
+        )
+    try:
+        review = Review(
+            status=status,
+            reviewer=name,
+            notes=notes if notes is not None else scenario.review.notes,
+        )
+    except ValidationError as exc:
+        raise LibraryError(
+            "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        ) from None
+    return scenario.model_copy(update={"review": review})
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """Where the reviewed scenario now lives; ``promoted_from`` is set when a proposal replaced
+    the approved file it stood beside."""
+
+    scenario: Scenario
+    path: Path
+    promoted_from: Path | None = None
+
+
+def review_file(
+    path: Path, status: str, reviewer: str | None = None, notes: str | None = None
+) -> ReviewOutcome:
+    """Record a review in the scenario file at ``path`` (an atomic rewrite).
+
+    Approving a proposal (``x.proposed.yaml``) promotes it: it atomically replaces ``x.yaml``,
+    whose earlier text stays in version control.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LibraryError(f"{path}: no such scenario file")
+    try:
+        scenario = load_scenario(path)
+    except ScenarioFileError as exc:
+        raise LibraryError(
+            f"{path} is not a valid scenario: "
+            + "; ".join(p.render() for p in exc.problems[:5])
+            + ("" if len(exc.problems) <= 5 else f" (and {len(exc.problems) - 5} more)"),
+            hint="fix the file first (crafter validate FILE shows every problem)",
+        ) from None
+    updated = apply_review(scenario, status, reviewer, notes)
+    if status == "approved" and is_proposal(path):
+        target = proposal_original(path)
+        # Record the approval in the proposal, then one rename: a crash leaves either the old
+        # approved file beside an approved proposal, or the promoted file alone.
+        save_scenario(updated, path)
+        os.replace(path, target)
+        return ReviewOutcome(updated, target, promoted_from=path)
+    save_scenario(updated, path)
+    return ReviewOutcome(updated, path)
+
+
+def read_at_revision(path: Path, rev: str) -> str:
+    """The text of ``path`` as of git revision ``rev`` (through ``git show``)."""
+    path = Path(path)
+    if not rev.strip() or rev.startswith("-"):
+        raise LibraryError(f"{rev!r} is not a git revision", hint="e.g. --rev HEAD~1 or --rev main")
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise LibraryError(f"{path}: no such folder")
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(folder), "show", f"{rev}:./{path.name}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except FileNotFoundError:
+        raise LibraryError("git is not installed", hint="install git to use --rev") from None
+    except subprocess.TimeoutExpired:
+        raise LibraryError(f"git show {rev} took too long") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["git show failed"])[0]
+        raise LibraryError(
+            f"cannot read {path} at revision {rev!r}: {detail}",
+            hint="check the revision (git log -- FILE lists the ones that touch it)",
+        )
+    return proc.stdout

@@ -1,0 +1,822 @@
+"""Library drafting and regeneration: ``crafter new`` and ``crafter regen``.
+
+Regeneration re-drafts a scenario only when what produced it changed: the cache key is
+``draft_inputs_key`` (seed, level, model, prompt and corpus versions) and the scenario records
+the key it was drafted with in ``provenance.inputs_hash``. Drafts run in worker threads, at most
+``concurrency`` at once. Every scenario is written by an atomic rename, so an interrupted run
+leaves each file either old or new. A journal under ``<library>/.crafter/`` records each run and
+each finished scenario, so a rerun after Ctrl-C or kill -9 picks up where it stopped, including a
+``--force`` run whose work the cache alone cannot tell apart. Approved scenarios are never
+overwritten: their new draft goes beside them as ``<name>.proposed.yaml``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import errno
+import fnmatch
+import hashlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from crafter.config import load_config
+from crafter.domain import (
+    Review,
+    Scenario,
+    ScenarioFileError,
+    atomic_write_text,
+    load_scenario,
+    save_new_scenario,
+    to_yaml,
+)
+from crafter.domain.library import (
+    Library,
+    LibraryConfig,
+    LibraryError,
+    open_library,
+    proposal_path,
+)
+from crafter.errors import CrafterError, UsageError
+from crafter.pipeline.draft import DraftRequest, DraftResult, draft_inputs_key, draft_scenario
+from crafter.providers import Choice, Provider, build_provider, resolve_model
+
+JOURNAL_NAME = "regen-journal.jsonl"
+LOCK_NAME = "regen.lock"
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 64
+
+Action = Literal["draft", "propose", "fresh", "retired", "invalid"]
+
+
+def library_or_usage_error(root: Path, *, create: bool = False) -> Library:
+    """``open_library`` with its errors as UsageError (exit 2)."""
+    try:
+        return open_library(root, create=create)
+    except LibraryError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
+
+
+def choose_model(library: Library, explicit: str | None) -> tuple[Choice, bool]:
+    """The model for this library: --model, then crafter.toml, then crafter's usual choice.
+
+    The flag is True when nobody chose the model (crafter fell back to a key it found or to the
+    scaffold), which regen refuses to use to replace scenarios drafted with another model.
+    """
+    if explicit and explicit.strip():
+        return Choice(explicit.strip(), "--model was given"), False
+    if library.config.model:
+        return Choice(library.config.model, f"set in {library.config_path}"), False
+    choice = resolve_model(None)
+    chosen = bool(os.environ.get("CRAFTER_MODEL", "").strip()) or bool(load_config().model)
+    return choice, not chosen
+
+
+# -- crafter new -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewDraft:
+    path: Path
+    result: DraftResult
+    model: Choice
+
+
+def prepare_new(
+    root: Path,
+    seed: str,
+    *,
+    model: str | None = None,
+    level: str | None = None,
+    as_of: dt.date | None = None,
+) -> tuple[Library, DraftRequest, Choice]:
+    """Check the inputs of ``crafter new`` (library defaults filled in) before any model call.
+
+    A missing library folder is fine (it is created when the draft is written).
+    """
+    root = Path(root)
+    library = library_or_usage_error(root) if root.exists() else Library(root, LibraryConfig())
+    cfg = library.config
+    pinned = cfg.as_of if isinstance(cfg.as_of, dt.date) else None
+    request = DraftRequest(seed, level or cfg.level or "staff", as_of or pinned).checked()
+    choice, _ = choose_model(library, model)
+    return library, request, choice
+
+
+def draft_into_library(
+    library: Library, request: DraftRequest, provider: Provider, choice: Choice
+) -> NewDraft:
+    """Draft ``request`` and write it into the library (never replacing an existing file)."""
+    # Created before the model call, so a folder we cannot make costs nothing.
+    library_or_usage_error(library.root, create=True)
+    result = draft_scenario(request, provider)
+    path = save_new_scenario(result.scenario, library.root)
+    return NewDraft(path, result, choice)
+
+
+# -- planning ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegenOptions:
+    model: str | None = None
+    concurrency: int | None = None
+    only: tuple[str, ...] = ()
+    force: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """What regen does with one scenario file, and why."""
+
+    path: Path
+    rel: str
+    action: Action
+    reason: str
+    key: str | None = None
+    target: Path | None = None  # where a new draft is written
+    request: DraftRequest | None = None
+    scenario: Scenario | None = None
+    carry: Review | None = None  # the review block the new draft gets
+    problems: tuple[str, ...] = ()
+    recovered: bool = False  # written by an interrupted run that died before journalling it
+
+    @property
+    def needs_draft(self) -> bool:
+        return self.action in ("draft", "propose")
+
+
+@dataclass
+class RegenPlan:
+    library: Library
+    model: Choice
+    concurrency: int
+    force: bool
+    items: list[PlanItem]
+    resumed: RunRecord | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def to_draft(self) -> list[PlanItem]:
+        return [i for i in self.items if i.needs_draft]
+
+    def count(self, action: Action) -> int:
+        return sum(1 for i in self.items if i.action == action)
+
+
+def _matches(library: Library, path: Path, globs: tuple[str, ...]) -> bool:
+    if not globs:
+        return True
+    rel = library.relative(path)
+    shown = path.as_posix()
+    return any(fnmatch.fnmatchcase(c, g) for g in globs for c in (rel, path.name, shown, path.stem))
+
+
+def _as_of(library: Library, scenario: Scenario) -> dt.date:
+    policy = library.config.as_of
+    if policy == "keep":
+        return scenario.as_of
+    if policy == "today":
+        return dt.date.today()
+    assert isinstance(policy, dt.date)
+    return policy
+
+
+def _why(scenario: Scenario, provider: Provider, force: bool) -> str:
+    if force:
+        return "--force"
+    if not scenario.provenance.inputs_hash:
+        return "no inputs hash recorded (not drafted by crafter)"
+    if scenario.provenance.model != provider.model_id:
+        return f"model {scenario.provenance.model} -> {provider.model_id}"
+    return "seed, level, prompt or corpus version changed"
+
+
+def _load_valid(path: Path) -> Scenario | None:
+    try:
+        return load_scenario(path)
+    except ScenarioFileError:
+        return None
+
+
+def _plan_one(library: Library, path: Path, provider: Provider, force: bool) -> PlanItem:
+    rel = library.relative(path)
+    try:
+        scenario = load_scenario(path)
+    except ScenarioFileError as exc:
+        problems = tuple(p.render() for p in exc.problems)
+        return PlanItem(path, rel, "invalid", "not a valid scenario", problems=problems)
+    if scenario.review.status == "retired":
+        return PlanItem(path, rel, "retired", "retired", scenario=scenario)
+    request = DraftRequest(scenario.seed, scenario.level, _as_of(library, scenario))
+    try:
+        key = draft_inputs_key(request, provider)
+    except CrafterError as exc:
+        return PlanItem(path, rel, "invalid", "cannot be drafted", problems=(exc.message,))
+    common: dict[str, Any] = {"key": key, "request": request, "scenario": scenario}
+    if scenario.review.status == "approved":
+        target = proposal_path(path)
+        proposal = _load_valid(target) if target.exists() else None
+        if not force and proposal is not None and proposal.provenance.inputs_hash == key:
+            return PlanItem(path, rel, "fresh", "approved; its proposal is up to date", **common)
+        if not force and scenario.provenance.inputs_hash == key:
+            return PlanItem(path, rel, "fresh", "approved and up to date", **common)
+        # A reviewer's notes on the approved text carry over; the new text itself is unreviewed.
+        carry = (
+            proposal.review
+            if proposal is not None
+            else Review(
+                status="draft", reviewer=scenario.review.reviewer, notes=scenario.review.notes
+            )
+        )
+        reason = "approved: new draft goes beside it; " + _why(scenario, provider, force)
+        return PlanItem(path, rel, "propose", reason, target=target, carry=carry, **common)
+    if not force and scenario.provenance.inputs_hash == key:
+        return PlanItem(path, rel, "fresh", "up to date", **common)
+    return PlanItem(
+        path,
+        rel,
+        "draft",
+        _why(scenario, provider, force),
+        target=path,
+        carry=scenario.review,
+        **common,
+    )
+
+
+def plan_regen(
+    library: Library, options: RegenOptions, provider: Provider, choice: Choice
+) -> RegenPlan:
+    """Decide, file by file, what regen would do; reads files and the journal, writes nothing."""
+    for g in options.only:
+        if not g.strip():
+            raise UsageError(
+                "--only needs a glob", hint="e.g. --only 'slack-*' or --only 'team-a/*'"
+            )
+    concurrency = next(
+        (c for c in (options.concurrency, library.config.concurrency) if c is not None),
+        DEFAULT_CONCURRENCY,
+    )
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(
+            f"--concurrency {concurrency} is out of range", hint=f"use 1 to {MAX_CONCURRENCY}"
+        )
+    files = library.scenario_files()
+    if not files:
+        raise UsageError(
+            f"{library.root} holds no scenario files",
+            hint='crafter new "SEED" --library DIR drafts the first one',
+        )
+    chosen = [f for f in files if _matches(library, f, options.only)]
+    if not chosen:
+        names = ", ".join(library.relative(f) for f in files[:5])
+        raise UsageError(
+            f"--only {' '.join(options.only)} matches no scenario in {library.root}",
+            hint=f"globs match paths relative to the library or file names, e.g. {names}",
+        )
+    items = [_plan_one(library, f, provider, options.force) for f in chosen]
+    record = Journal(library).last_run()
+    resumed = record if record is not None and not record.finished else None
+    if resumed is not None:
+        items = [_resume(item, resumed) for item in items]
+    return RegenPlan(library, choice, concurrency, options.force, items, resumed)
+
+
+def _resume(item: PlanItem, run: RunRecord) -> PlanItem:
+    """Mark as fresh what the interrupted run already finished with the same inputs."""
+    if not item.needs_draft or item.key is None:
+        return item
+    if run.done.get(item.rel) == item.key:
+        return _fresh(item, "finished by the interrupted run")
+    # Killed between writing the file and journalling it: the bytes it meant to write are there.
+    digest = run.writing.get(item.rel)
+    if digest is not None and item.target is not None and _sha256(item.target) == digest:
+        return _fresh(item, "written by the interrupted run", recovered=True)
+    return item
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _fresh(item: PlanItem, reason: str, *, recovered: bool = False) -> PlanItem:
+    return PlanItem(
+        item.path,
+        item.rel,
+        "fresh",
+        reason,
+        item.key,
+        target=item.target if recovered else None,
+        scenario=item.scenario,
+        recovered=recovered,
+    )
+
+
+# -- journal and lock --------------------------------------------------------------------------
+
+
+@dataclass
+class RunRecord:
+    """One regen run as the journal tells it."""
+
+    run: str
+    started: dt.datetime
+    model: str
+    force: bool
+    finished: bool = False
+    done: dict[str, str] = field(default_factory=dict)  # rel path -> inputs key
+    writing: dict[str, str] = field(default_factory=dict)  # rel path -> sha256 of the new file
+    failed: dict[str, str] = field(default_factory=dict)  # rel path -> error
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class Journal:
+    """An append-only JSON-lines log of the current (or last) regen run, fsynced per line.
+
+    A kill can cut the last line short; reading skips a line that is not JSON, and appending
+    first ends such a line so the next record stands alone.
+    """
+
+    def __init__(self, library: Library) -> None:
+        self.path = library.state_dir / JOURNAL_NAME
+        self._lock = threading.Lock()
+
+    def events(self) -> list[dict[str, Any]]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    out.append(event)
+        return out
+
+    def last_run(self) -> RunRecord | None:
+        record: RunRecord | None = None
+        for e in self.events():
+            kind = e.get("event")
+            if kind == "start":
+                try:
+                    started = dt.datetime.fromisoformat(str(e["started"]))
+                except (KeyError, ValueError):
+                    continue
+                record = RunRecord(
+                    str(e.get("run")), started, str(e.get("model")), bool(e.get("force"))
+                )
+            elif record is None or e.get("run") != record.run:
+                continue
+            elif kind == "writing":
+                record.writing[str(e.get("file"))] = str(e.get("sha256"))
+            elif kind == "done":
+                record.done[str(e.get("file"))] = str(e.get("key"))
+                record.failed.pop(str(e.get("file")), None)
+            elif kind == "failed":
+                record.failed[str(e.get("file"))] = str(e.get("error"))
+            elif kind == "end":
+                record.finished = True
+        return record
+
+    def start(self, plan: RegenPlan) -> RunRecord:
+        """Begin a run, or continue the interrupted one the plan resumes."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.path.parent / ".gitignore"
+        if not ignore.exists():
+            # Machine state: keep it out of the team's repository without touching theirs.
+            atomic_write_text(ignore, "*\n")
+        if plan.resumed is not None:
+            run = plan.resumed
+            self.append({"event": "resume", "run": run.run, "at": _now().isoformat()})
+            for item in plan.items:
+                if item.recovered:
+                    self.append(
+                        {"event": "done", "run": run.run, "file": item.rel, "key": item.key}
+                    )
+            return run
+        run = RunRecord(uuid.uuid4().hex[:12], _now(), plan.model.model_id, plan.force)
+        first = {
+            "event": "start",
+            "run": run.run,
+            "started": run.started.isoformat(),
+            "model": run.model,
+            "force": run.force,
+            "planned": [i.rel for i in plan.to_draft],
+        }
+        atomic_write_text(self.path, json.dumps(first) + "\n")
+        return run
+
+    def append(self, event: dict[str, Any]) -> None:
+        line = (json.dumps(event, ensure_ascii=False) + "\n").encode()
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                if size:
+                    with open(self.path, "rb") as fh:
+                        fh.seek(size - 1)
+                        if fh.read(1) != b"\n":
+                            line = b"\n" + line
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+@contextlib.contextmanager
+def library_lock(library: Library) -> Iterator[None]:
+    """One regen per library at a time; a lock left by a killed process is taken over."""
+    library.state_dir.mkdir(parents=True, exist_ok=True)
+    path = library.state_dir / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or "0")
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise UsageError(
+                    f"another crafter regen (pid {pid}) is working on {library.root}",
+                    hint=f"wait for it to finish; if no such process exists, delete {path}",
+                ) from None
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        break
+    else:  # pragma: no cover - two processes racing for a stale lock
+        raise UsageError(f"could not take the lock {path}", hint="run regen again")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def remove_stale_temp_files(library: Library) -> int:
+    """Delete temp files an atomic write left behind when its process was killed."""
+    removed = 0
+    folders = {library.root, *(p.parent for p in library.scenario_files())}
+    for folder in folders:
+        for pattern in (".*.yaml.*.tmp", ".*.yml.*.tmp"):
+            for tmp in folder.glob(pattern):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                    removed += 1
+    return removed
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    item: PlanItem
+    ok: bool
+    written: Path | None = None
+    error: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RegenProgress:
+    """A snapshot for a progress display, sent after each finished scenario."""
+
+    total: int
+    done: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    last: str = ""
+
+
+@dataclass
+class RegenReport:
+    plan: RegenPlan
+    run: str
+    outcomes: list[Outcome]
+    seconds: float
+    removed_temp_files: int = 0
+
+    @property
+    def drafted(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.ok and o.item.action == "draft"]
+
+    @property
+    def proposed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.ok and o.item.action == "propose"]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(o.input_tokens for o in self.outcomes)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(o.output_tokens for o in self.outcomes)
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [o.cost_usd for o in self.outcomes]
+        return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a draft failed, else 2 when a file was invalid, else 0."""
+        if self.failed:
+            return 1
+        return 2 if self.plan.count("invalid") else 0
+
+
+ProgressCallback = Callable[[RegenProgress], None]
+# Called once on Ctrl-C with the number of drafts still in flight (they finish and are kept).
+InterruptCallback = Callable[[int], None]
+
+
+def _finished_scenario(item: PlanItem, result: DraftResult) -> Scenario:
+    """The new draft as it is stored: the file keeps its id, the review carries over."""
+    assert item.scenario is not None
+    update: dict[str, Any] = {"id": item.scenario.id}
+    if item.carry is not None:
+        update["review"] = item.carry
+    return result.scenario.model_copy(update=update)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, CrafterError):
+        return exc.message
+    if isinstance(exc, ScenarioFileError):
+        return "; ".join(p.render() for p in exc.problems)
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What the worker threads share for one run."""
+
+    provider: Provider
+    journal: Journal
+    run: RunRecord
+    writer: ThreadPoolExecutor  # one thread: serialises, YAML and fsync, off the drafting path
+
+
+def _failed(item: PlanItem, exc: BaseException, work: _Work) -> Outcome:
+    outcome = Outcome(item, False, error=_describe(exc))
+    work.journal.append(
+        {"event": "failed", "run": work.run.run, "file": item.rel, "error": outcome.error}
+    )
+    return outcome
+
+
+def _draft_one(item: PlanItem, work: _Work) -> Future[Outcome]:
+    """Draft one scenario in a worker thread and hand its file to the writer.
+
+    The drafting slot is free again as soon as the model has answered, and the write is queued
+    from this thread, not from the event loop, so a draft already paid for when Ctrl-C arrives
+    is still written (atomically) even though the loop starts no new drafts.
+    """
+    assert item.request is not None
+    started = time.perf_counter()
+    try:
+        result = draft_scenario(item.request, work.provider)
+    except Exception as exc:
+        done: Future[Outcome] = Future()
+        done.set_result(_failed(item, exc, work))
+        return done
+    return work.writer.submit(_write_one, item, result, work, time.perf_counter() - started)
+
+
+def _write_one(item: PlanItem, result: DraftResult, work: _Work, seconds: float) -> Outcome:
+    assert item.target is not None
+    try:
+        text = to_yaml(_finished_scenario(item, result))
+        # The intent line lets a rerun recognise this file if we die before "done".
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        work.journal.append(
+            {"event": "writing", "run": work.run.run, "file": item.rel, "sha256": digest}
+        )
+        atomic_write_text(item.target, text)
+    except Exception as exc:
+        return _failed(item, exc, work)
+    p = result.scenario.provenance
+    work.journal.append(
+        {
+            "event": "done",
+            "run": work.run.run,
+            "file": item.rel,
+            "key": item.key,
+            "written": item.target.name,
+            "input_tokens": p.input_tokens,
+            "output_tokens": p.output_tokens,
+            "cost_usd": p.cost_usd,
+        }
+    )
+    return Outcome(
+        item,
+        True,
+        written=item.target,
+        input_tokens=p.input_tokens,
+        output_tokens=p.output_tokens,
+        cost_usd=p.cost_usd,
+        seconds=seconds,
+    )
+
+
+def _uncancellable(work: Future[Outcome]) -> asyncio.Future[Outcome]:
+    """An awaitable for a queued write that, unlike ``wrap_future``, does not cancel the write
+    when the run is cancelled: a draft that was paid for is always written."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[Outcome] = loop.create_future()
+
+    def settle(done: Future[Outcome]) -> None:
+        if waiter.cancelled():
+            return
+        exc = done.exception()
+        if exc is not None:
+            waiter.set_exception(exc)
+        else:
+            waiter.set_result(done.result())
+
+    def relay(done: Future[Outcome]) -> None:
+        # After Ctrl-C the loop may be closed by the time the write finishes; nobody waits then.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, done)
+
+    work.add_done_callback(relay)
+    return waiter
+
+
+async def _run_all(
+    plan: RegenPlan,
+    work: _Work,
+    on_progress: ProgressCallback | None,
+    on_interrupt: InterruptCallback | None,
+) -> list[Outcome]:
+    # to_thread uses the loop's default executor; size it to the concurrency asked for (the
+    # stock one has min(32, cpus + 4) threads, fewer than asked for on a small machine).
+    loop = asyncio.get_running_loop()
+    executor = ThreadPoolExecutor(max_workers=plan.concurrency, thread_name_prefix="crafter-regen")
+    loop.set_default_executor(executor)
+    gate = asyncio.Semaphore(plan.concurrency)
+    todo = plan.to_draft
+    outcomes: list[Outcome] = []
+
+    def report(last: str) -> None:
+        if on_progress is None:
+            return
+        costs = [o.cost_usd for o in outcomes]
+        on_progress(
+            RegenProgress(
+                total=len(todo),
+                done=sum(1 for o in outcomes if o.ok),
+                failed=sum(1 for o in outcomes if not o.ok),
+                input_tokens=sum(o.input_tokens for o in outcomes),
+                output_tokens=sum(o.output_tokens for o in outcomes),
+                cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
+                last=last,
+            )
+        )
+
+    in_flight = [0]
+
+    async def one(item: PlanItem) -> None:
+        async with gate:
+            in_flight[0] += 1
+            # Not decremented on cancellation: the thread keeps drafting, so it is in flight.
+            written = await asyncio.to_thread(_draft_one, item, work)
+            in_flight[0] -= 1
+        outcomes.append(await _uncancellable(written))
+        report(item.rel)
+
+    report("")
+    try:
+        await asyncio.gather(*(one(item) for item in todo))
+    except asyncio.CancelledError:
+        # Ctrl-C: no new draft starts; the ones in flight finish and are written.
+        if on_interrupt is not None:
+            on_interrupt(in_flight[0])
+        raise
+    order = {item.rel: n for n, item in enumerate(todo)}
+    return sorted(outcomes, key=lambda o: order[o.item.rel])
+
+
+class RegenSession:
+    """A planned regen holding the library lock (unless it is a dry run)."""
+
+    def __init__(self, plan: RegenPlan, provider: Provider) -> None:
+        self.plan = plan
+        self.provider = provider
+
+    def run(
+        self,
+        on_progress: ProgressCallback | None = None,
+        on_interrupt: InterruptCallback | None = None,
+    ) -> RegenReport:
+        """Draft everything the plan says to, journalling as it goes."""
+        journal = Journal(self.plan.library)
+        run = journal.start(self.plan)
+        removed = remove_stale_temp_files(self.plan.library) if self.plan.resumed else 0
+        started = time.perf_counter()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crafter-regen-write")
+        try:
+            work = _Work(self.provider, journal, run, writer)
+            outcomes = asyncio.run(_run_all(self.plan, work, on_progress, on_interrupt))
+        finally:
+            # After Ctrl-C, asyncio.run has waited for the drafts in flight; their files are
+            # queued here and are written before we return.
+            writer.shutdown(wait=True)
+        report = RegenReport(self.plan, run.run, outcomes, time.perf_counter() - started, removed)
+        journal.append(
+            {
+                "event": "end",
+                "run": run.run,
+                "drafted": len(report.drafted),
+                "proposed": len(report.proposed),
+                "failed": len(report.failed),
+                "seconds": round(report.seconds, 3),
+            }
+        )
+        return report
+
+
+@contextlib.contextmanager
+def open_regen(
+    root: Path, options: RegenOptions, provider: Provider | None = None
+) -> Iterator[RegenSession]:
+    """Plan a regen of the library at ``root``; a real run holds the library's lock throughout.
+
+    ``provider`` is for tests; otherwise the model comes from --model, crafter.toml or crafter's
+    usual choice.
+    """
+    library = library_or_usage_error(root)
+    if provider is None:
+        choice, implicit = choose_model(library, options.model)
+        provider = build_provider(choice.model_id)
+    else:
+        choice, implicit = Choice(provider.model_id, "given by the caller"), False
+    lock = contextlib.nullcontext() if options.dry_run else library_lock(library)
+    with lock:
+        plan = plan_regen(library, options, provider, choice)
+        if implicit:
+            _guard_implicit_model(plan, options.dry_run)
+        yield RegenSession(plan, provider)
+
+
+def _guard_implicit_model(plan: RegenPlan, dry_run: bool) -> None:
+    """Refuse to replace drafts made with another model when nobody chose this one."""
+    others = Counter(
+        i.scenario.provenance.model
+        for i in plan.to_draft
+        if i.scenario is not None and i.scenario.provenance.model != plan.model.model_id
+    )
+    if not others:
+        return
+    usual = others.most_common(1)[0][0]
+    message = (
+        f"{sum(others.values())} scenario(s) were drafted with {', '.join(sorted(others))}; "
+        f"crafter picked {plan.model.model_id} only because {plan.model.reason}"
+    )
+    if dry_run:
+        plan.warnings.append(message + "; a real run would stop here (pass --model)")
+        return
+    raise UsageError(
+        message,
+        hint=f"say which model to use: --model {usual} (or set model in "
+        f"{plan.library.root / 'crafter.toml'})",
+    )
