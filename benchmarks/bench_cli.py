@@ -27,13 +27,19 @@ def main() -> None:
     print(f"crafter --help: median {statistics.median(help_times) * 1000:.0f} ms of 5")
     with tempfile.TemporaryDirectory() as out:
         runs = ["--runs", f"{out}/runs", "--out", out]
-        bare = [timed(["draft", SEED, "--model", "scaffold", "--no-research", *runs]) for _ in range(5)]
+        bare = [
+            timed(["draft", SEED, "--model", "scaffold", "--no-research", *runs]) for _ in range(5)
+        ]
         print(f"scaffold draft, no research: median {statistics.median(bare) * 1000:.0f} ms of 5")
         timed(["index"])  # make sure the default index exists, so the next figure is warm
         full = [timed(["draft", SEED, "--model", "scaffold", *runs]) for _ in range(5)]
-        print(f"scaffold draft with research (warm index): median {statistics.median(full) * 1000:.0f} ms of 5")
+        print(
+            f"scaffold draft with research (warm index): median {statistics.median(full) * 1000:.0f} ms of 5"
+        )
         if "--skip-local" not in sys.argv:
-            local = timed(["draft", SEED, "--model", "local:smollm2", "--no-research", "--rounds", "0", *runs])
+            local = timed(
+                ["draft", SEED, "--model", "local:smollm2", "--no-research", "--rounds", "0", *runs]
+            )
             print(f"local:smollm2 single-call draft (cold server start included): {local:.1f} s")
 
 

@@ -146,3 +146,19 @@ def test_single_checks_on_short_texts(text: str, check: str) -> None:
     res = run_cli("lint", "-", "--format", "json", stdin=text)
     checks = {f["check"] for f in json.loads(res.stdout)["results"][0]["findings"]}
     assert check in checks
+
+
+def test_parallel_lint_gives_the_same_report(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from crafter.evals.lint import PARALLEL_MIN_FILES, lint_paths
+
+    sources = [VAGUE, GOOD, GOOD_SCENARIO, STALE]
+    for n in range(PARALLEL_MIN_FILES):
+        src = sources[n % len(sources)]
+        (tmp_path / f"{n:03d}-{src.name}").write_text(src.read_text())
+    day = dt.date(2026, 11, 1)
+    serial = lint_paths([str(tmp_path)], day, jobs=1).as_json()
+    parallel = lint_paths([str(tmp_path)], day, jobs=2).as_json()
+    assert parallel == serial
+    assert serial["summary"]["files"] == PARALLEL_MIN_FILES  # type: ignore[index]

@@ -38,6 +38,12 @@ def _options(paths: list[str], fmt: str, fail_on: str, as_of: str | None) -> dt.
         raise UsageError(f"--as-of {as_of!r} is not a date", hint="use YYYY-MM-DD") from None
 
 
+def _jobs() -> int:
+    import os
+
+    return max(1, min(8, os.cpu_count() or 1))
+
+
 def _finish(report: object, fmt: str, fail_on: str, junit: Path | None) -> None:
     from crafter.evals.formats import render
     from crafter.evals.lint import LintReport
@@ -70,7 +76,7 @@ def lint(
     from crafter.evals.lint import lint_paths
 
     day = _options(paths, fmt, fail_on, as_of)
-    _finish(lint_paths(paths, day), fmt, fail_on, None)
+    _finish(lint_paths(paths, day, jobs=_jobs()), fmt, fail_on, None)
 
 
 def eval_(
@@ -99,7 +105,7 @@ def eval_(
     provider = build_provider(judge) if judge else None
     if provider is not None and not provider.generates_text:
         raise UsageError("the scaffold cannot judge", hint="pick a model: crafter models")
-    report = lint_paths(paths, day)
+    report = lint_paths(paths, day, jobs=_jobs(), keep_sources=provider is not None)
     if provider is not None:
         for result in report.results:
             if result.path in report.sources:
