@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,14 @@ from typing import Annotated
 import typer
 
 from crafter import __version__
-from crafter.cli.output import err_console, note, out_console, print_error, setup_logging
+from crafter.cli.output import (
+    err_console,
+    note,
+    out_console,
+    parse_date,
+    print_error,
+    setup_logging,
+)
 from crafter.errors import CrafterError, UsageError
 
 app = typer.Typer(
@@ -39,17 +45,6 @@ def _root(
     ] = False,
 ) -> None:
     setup_logging(verbose)
-
-
-def _parse_date(value: str | None, flag: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-01-31"
-        ) from None
 
 
 def _writable_dir(path: Path) -> Path:
@@ -128,7 +123,7 @@ def draft(
         )
     if seed == "-":
         seed = sys.stdin.read()
-    request = DraftRequest(seed, level, _parse_date(as_of, "--as-of")).checked()
+    request = DraftRequest(seed, level, parse_date(as_of, "--as-of")).checked()
     assert request.as_of is not None
     folder = _writable_dir(out)
     choice = resolve_model(model)

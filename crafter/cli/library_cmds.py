@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crafter.cli.output import err_console, note, out_console
+from crafter.cli.output import err_console, note, out_console, parse_date
 from crafter.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,17 +28,6 @@ def _library_errors() -> Iterator[None]:
         yield
     except LibraryError as exc:
         raise UsageError(exc.message, hint=exc.hint) from None
-
-
-def _date(value: str | None, flag: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-01-31"
-        ) from None
 
 
 def new(
@@ -68,7 +56,7 @@ def new(
     if seed == "-":
         seed = sys.stdin.read()
     lib, request, choice = prepare_new(
-        library, seed, model=model, level=level, as_of=_date(as_of, "--as-of")
+        library, seed, model=model, level=level, as_of=parse_date(as_of, "--as-of")
     )
     provider = build_provider(choice.model_id)
     note(f"model: {choice.model_id} ({choice.reason})")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from crafter.cli.output import note
+from crafter.cli.output import note, parse_date
 from crafter.errors import UsageError
 
 FormatOpt = Annotated[
@@ -32,10 +32,7 @@ def _options(paths: list[str], fmt: str, fail_on: str, as_of: str | None) -> dt.
     for p in paths:
         if p != "-" and not Path(p).exists():
             raise UsageError(f"{p}: no such file or folder")
-    try:
-        return dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    except ValueError:
-        raise UsageError(f"--as-of {as_of!r} is not a date", hint="use YYYY-MM-DD") from None
+    return parse_date(as_of, "--as-of") or dt.date.today()
 
 
 def _jobs() -> int:

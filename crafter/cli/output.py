@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from typing import TYPE_CHECKING
 
-from crafter.errors import CrafterError, redact
+from crafter.errors import CrafterError, UsageError, redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,3 +51,15 @@ def setup_logging(verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     root.propagate = False
+
+
+def parse_date(value: str | None, flag: str) -> dt.date | None:
+    """An ISO date from an option, or a UsageError naming the flag."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-01-31"
+        ) from None
