@@ -271,20 +271,23 @@ _ASK = re.compile(
 
 def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
     prompt = doc.low("prompt")
-    # Whole sentences that ask something: a list of asks separated by semicolons stays together.
-    flat = " ".join(prompt.split())
-    asks = " ".join(m.group(0) for m in _ASK_SENTENCE.finditer(flat) if _ASK.search(m.group(0)))
-    asked = [name for name, rx in k.stages.items() if rx.search(asks)]
-    scores = {"stages_asked": float(len(asked))}
     narrowing = k.narrowing.search(prompt)
-    # A single-stage ask counts only in a question long enough to be about more than one thing (a
-    # one-line ask is vague, not narrow) and when the expected answer stays in that same stage.
-    single_ask = (
-        doc.scenario is None
-        and len(asked) == 1
-        and len(doc.text.split()) >= 60
-        and _dominant_stage(doc.low("answer"), k) == asked[0]
-    )
+    asked: list[str] = []
+    asks = ""
+    single_ask = False
+    if doc.scenario is None:
+        # Whole sentences that ask something: asks separated by semicolons stay together.
+        flat = " ".join(prompt.split())
+        asks = " ".join(m.group(0) for m in _ASK_SENTENCE.finditer(flat) if _ASK.search(m.group(0)))
+        asked = [name for name, rx in k.stages.items() if rx.search(asks)]
+        # A single-stage ask counts only in a question long enough to be about more than one
+        # thing (a one-line ask is vague, not narrow) and when the expected answer stays there.
+        single_ask = (
+            len(asked) == 1
+            and len(doc.text.split()) >= 60
+            and _dominant_stage(doc.low("answer"), k) == asked[0]
+        )
+    scores = {"stages_asked": float(len(asked))}
     if narrowing or single_ask:
         focus = asked[0] if len(asked) == 1 else "one stage"
         original = doc.prompt
