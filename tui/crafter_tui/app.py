@@ -1,0 +1,145 @@
+"""The crafter TUI application and the factory the CLI, the tests and the snapshots share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from crafter_tui.base import CrafterScreen
+from crafter_tui.screens.new import NewScenarioScreen
+from crafter_tui.services import SearchIndex, Services
+
+if TYPE_CHECKING:
+    from crafter.providers import Provider, ProviderStatus
+
+DEFAULT_LIBRARY = Path("scenarios")
+
+
+def _library_screen() -> Screen[Any]:
+    # Imported on first use: the first screen paints without the library's imports.
+    from crafter_tui.screens.library import LibraryScreen
+
+    return LibraryScreen()
+
+
+class CrafterApp(App[None]):
+    """Draft, research, edit, lint and save interview scenarios."""
+
+    TITLE = "crafter"
+    CSS_PATH = "crafter.tcss"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "new": NewScenarioScreen,
+        "library": _library_screen,
+    }
+    DEFAULT_MODE = "new"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "new_scenario", "New", tooltip="Go to the new-scenario screen"),
+        Binding("ctrl+l", "library", "Library", tooltip="List the scenarios in the library"),
+    ]
+
+    def __init__(self, services: Services, *, open_path: Path | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self._open_path = open_path
+        # Wall-clock time of the first frame (benchmarks/bench_tui.py reads it).
+        self.painted_at: float | None = None
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.services.library)
+        if self._open_path is not None:
+            self.call_after_refresh(self.open_scenario_file, self._open_path)
+
+    def on_ready(self) -> None:
+        self.painted_at = time.time()
+
+    async def open_scenario_file(self, path: Path) -> None:
+        """Show the scenario in ``path`` on top of the library."""
+        from crafter.domain import ScenarioFileError
+        from crafter_tui.screens.scenario import ScenarioScreen
+
+        await self.switch_mode("library")
+        try:
+            screen = ScenarioScreen.from_file(path)
+        except ScenarioFileError as exc:
+            problems = "\n".join(p.render() for p in exc.problems[:6])
+            self.notify(problems, title="Not a valid scenario", severity="error", timeout=15)
+            return
+        await self.push_screen(screen)
+
+    async def action_new_scenario(self) -> None:
+        """Show the seed screen; pressed again there, close what is open on top of it."""
+        if self.current_mode != "new":
+            await self.switch_mode("new")
+            return
+        if len(self.screen_stack) <= 1:
+            return
+        if not any(getattr(screen, "dirty", False) for screen in self.screen_stack):
+            await self._back_to_seed()
+            return
+        from crafter_tui.screens.confirm import ConfirmScreen
+
+        async def answered(leave: bool | None) -> None:
+            if leave:
+                await self._back_to_seed()
+
+        await self.push_screen(
+            ConfirmScreen(
+                "A drafted scenario has unsaved changes. Close it anyway?", yes="Close", no="Stay"
+            ),
+            answered,
+        )
+
+    async def _back_to_seed(self) -> None:
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+
+    def action_library(self) -> None:
+        self.switch_mode("library")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "New scenario", "Type a seed and draft a scenario", self.action_new_scenario
+        )
+        yield SystemCommand("Library", "The scenarios in the library folder", self.action_library)
+        if isinstance(screen, CrafterScreen):
+            yield from screen.palette_commands()
+
+
+def create_app(
+    library: Path | None = None,
+    *,
+    index: SearchIndex | None = None,
+    provider_factory: Callable[[str], Provider] | None = None,
+    as_of: dt.date | None = None,
+    runs_root: Path | None = Path("runs"),
+    statuses: Callable[[], list[ProviderStatus]] | None = None,
+    default_model: str | None = None,
+    editor: str | None = None,
+) -> CrafterApp:
+    """The app for ``library`` (a folder, or a scenario file to open; default ``scenarios/``).
+
+    Tests pass a small ``index``, a ``provider_factory`` returning fakes, a fixed ``as_of`` and
+    fixed provider ``statuses`` so what is drawn does not depend on the machine or the day.
+    """
+    open_path = None
+    folder = Path(library) if library is not None else DEFAULT_LIBRARY
+    if folder.suffix in (".yaml", ".yml") and folder.is_file():
+        open_path, folder = folder, folder.parent
+    services = Services(library=folder, as_of=as_of, runs_root=runs_root, editor=editor)
+    if provider_factory is not None:
+        services.provider_factory = provider_factory
+    if statuses is not None:
+        services.statuses = statuses
+    if default_model is not None:
+        services.default_model = lambda: (default_model, "chosen by the caller")
+    if index is not None:
+        services.index_factory = lambda: index
+    return CrafterApp(services, open_path=open_path)

@@ -1,0 +1,1 @@
+"""Widgets the crafter screens are built from."""
