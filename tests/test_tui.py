@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from crafter_tui.app import CrafterApp, create_app
-from crafter_tui.fields import Target
 from crafter_tui.screens.draft import DraftScreen
 from crafter_tui.screens.library import LibraryScreen
 from crafter_tui.screens.new import NewScenarioScreen
@@ -224,8 +223,10 @@ async def test_seed_research_draft_edit_a_hook_and_save(
         stale = next(f for f in panel.findings if f.location == "hooks[0].detail")
         assert stale.check == "staleness"
 
-        # A finding jumps to the field it points at.
-        await screen.show_target(Target("premise", None, "title"))
+        # A finding jumps to the field it points at (from elsewhere in the scenario).
+        tree.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: not screen.query("#field-detail"))
         panel.focus()
         panel.highlighted = panel.findings.index(stale)
         await pilot.press("enter")

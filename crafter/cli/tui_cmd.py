@@ -24,10 +24,8 @@ def tui(
             f"{library} is neither a library folder nor a scenario YAML file",
             hint="pass the folder that holds your scenarios, e.g. crafter tui scenarios",
         )
-    # Lazy: Textual and the app load only for this command, so `crafter --help` stays fast. By
-    # name, because the "core never imports textual" contract covers crafter.cli too, while the
-    # layers contract puts the CLI above crafter_tui: launching the TUI is the CLI's one link to it.
-    import importlib
+    # Lazy: Textual and the app load only for this command, so `crafter --help` stays fast. This
+    # is the CLI's one link to the TUI; pyproject's "core never imports textual" contract allows it.
+    from crafter_tui.app import create_app
 
-    tui_app = importlib.import_module("crafter_tui.app")
-    tui_app.create_app(library).run()
+    create_app(library).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -40,10 +41,16 @@ class ItemEditor(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.target: Target | None = None
+        # Loads replace every child; two at once would interleave removals and mounts.
+        self._loading = asyncio.Lock()
 
     async def load(self, scenario: Scenario, target: Target) -> None:
         """Replace the form with the fields of ``target`` (a section shows a summary)."""
         self.target = Target(target.section, target.index)
+        async with self._loading:
+            await self._replace(scenario, target)
+
+    async def _replace(self, scenario: Scenario, target: Target) -> None:
         await self.remove_children()
         title = _TITLES.get(target.section, target.section)
         item = item_at(scenario, target)
