@@ -430,16 +430,9 @@ def _journal_events(lib: Path) -> list[dict[str, Any]]:
     return out
 
 
-def test_kill_9_mid_regen_then_rerun_finishes_each_scenario_once(
-    tmp_path: Path, fault_server: Any
-) -> None:
-    n, concurrency = 12, 3
-    lib = tmp_path / "lib"
-    make_library(lib, n)
-    _server_answers(fault_server)
-    fault_server.latency = 0.4
-    env = {**os.environ, "CRAFTER_BASE_URL": fault_server.base_url}
-    proc = subprocess.Popen(
+def _start_regen(lib: Path, server: Any, concurrency: int, stderr: int) -> subprocess.Popen[str]:
+    """`crafter regen` in its own process against the loopback server."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -451,10 +444,22 @@ def test_kill_9_mid_regen_then_rerun_finishes_each_scenario_once(
             "-j",
             str(concurrency),
         ],
-        env=env,
+        env={**os.environ, "CRAFTER_BASE_URL": server.base_url},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
     )
+
+
+def test_kill_9_mid_regen_then_rerun_finishes_each_scenario_once(
+    tmp_path: Path, fault_server: Any
+) -> None:
+    n, concurrency = 12, 3
+    lib = tmp_path / "lib"
+    make_library(lib, n)
+    _server_answers(fault_server)
+    fault_server.latency = 0.4
+    proc = _start_regen(lib, fault_server, concurrency, subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -472,7 +477,15 @@ def test_kill_9_mid_regen_then_rerun_finishes_each_scenario_once(
     assert 4 <= len(finished) < n
 
     fault_server.latency = 0.0
-    res = run_cli("regen", str(lib), "--model", MODEL, "-j", str(concurrency), env=env)
+    res = run_cli(
+        "regen",
+        str(lib),
+        "--model",
+        MODEL,
+        "-j",
+        str(concurrency),
+        env={"CRAFTER_BASE_URL": fault_server.base_url},
+    )
     assert res.returncode == 0, res.stderr
     assert "resuming interrupted run" in res.stderr
 
@@ -506,24 +519,7 @@ def test_ctrl_c_keeps_drafts_in_flight_and_a_rerun_resumes(
     make_library(lib, n)
     _server_answers(fault_server)
     fault_server.latency = 1.0
-    env = {**os.environ, "CRAFTER_BASE_URL": fault_server.base_url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crafter",
-            "regen",
-            str(lib),
-            "--model",
-            MODEL,
-            "-j",
-            str(concurrency),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_regen(lib, fault_server, concurrency, subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(fault_server.requests) < concurrency and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -536,7 +532,9 @@ def test_ctrl_c_keeps_drafts_in_flight_and_a_rerun_resumes(
     assert not (lib / ".crafter" / LOCK_NAME).exists()
 
     fault_server.latency = 0.0
-    res = run_cli("regen", str(lib), "--model", MODEL, env=env)
+    res = run_cli(
+        "regen", str(lib), "--model", MODEL, env={"CRAFTER_BASE_URL": fault_server.base_url}
+    )
     assert res.returncode == 0, res.stderr
     assert f"{n - concurrency} drafted" in res.stderr
     assert sorted(_requested(fault_server).elements()) == list(range(n)), "each drafted once"
