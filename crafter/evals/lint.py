@@ -106,8 +106,8 @@ def lint_text(
 ) -> FileResult:
     """Lint raw text: a scenario if it is scenario YAML, otherwise a question in prose."""
     stripped = text.lstrip()
-    if stripped.startswith(("schema_version", "---\nschema_version")) or _looks_like_scenario(
-        text, path
+    if stripped.startswith(("schema_version", "---\nschema_version")) or path.endswith(
+        YAML_SUFFIXES
     ):
         try:
             scenario, lines = parse_scenario_with_lines(text, path)
@@ -124,10 +124,6 @@ def lint_text(
     if not text.strip():
         return _input_error(path, "text", ["the file is empty"])
     return check_doc(from_text(path, text), as_of, known_urls)
-
-
-def _looks_like_scenario(text: str, path: str) -> bool:
-    return path.endswith(YAML_SUFFIXES)
 
 
 def _input_error(

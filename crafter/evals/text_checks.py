@@ -192,44 +192,48 @@ def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
 # -- rederive -----------------------------------------------------------------------------------
 
 
+def _ambush(sents: list[tuple[int, str]], k: Knowledge) -> tuple[str, int, int, int] | None:
+    """(algorithm, sentence index, match start, match end) of the first algorithm named under
+    pressure (derive, prove, whiteboard...) in this or a neighbouring sentence, not as background."""
+    for i, (_, sent) in enumerate(sents):
+        if k.background.search(sent):
+            continue
+        for algo in k.algorithms:
+            m = algo.patterns.search(sent)
+            if m and k.pressure.search(" ".join(s for _, s in sents[max(0, i - 1) : i + 2])):
+                return algo.name, i, m.start(), m.end()
+    return None
+
+
+def _rederive_finding(name: str, evidence: str, location: str, k: Knowledge) -> list[Finding]:
+    return [
+        Finding(
+            "rederive", "warning", f"success seems to hinge on re-deriving {name} under time pressure",
+            evidence=evidence, location=location, suggestion=k.rederive_suggestion,
+        )
+    ]  # fmt: skip
+
+
 def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
     text = doc.low()
     if not any(a.patterns.search(text) for a in k.algorithms):
         return []
     for seg in _segments(doc):
         sents = sentences(seg.low)
-        for i, (start, sent) in enumerate(sents):
-            for algo in k.algorithms:
-                m = algo.patterns.search(sent)
-                if not m or k.background.search(sent):
-                    continue
-                near = " ".join(s for _, s in sents[max(0, i - 1) : i + 2])
-                if not k.pressure.search(near):
-                    continue
-                return [
-                    Finding(
-                        "rederive", "warning",
-                        f"success seems to hinge on re-deriving {algo.name} under time pressure",
-                        evidence=excerpt(seg.text, start + m.start(), start + m.end()),
-                        location=seg.where(start + m.start()), suggestion=k.rederive_suggestion,
-                    )
-                ]  # fmt: skip
+        hit = _ambush(sents, k)
+        if hit:
+            name, i, lo, hi = hit
+            start = sents[i][0]
+            return _rederive_finding(
+                name, excerpt(seg.text, start + lo, start + hi), seg.where(start + lo), k
+            )
     # Text split into lines: the algorithm and the pressure may sit on neighbouring lines.
     if doc.scenario is None:
         sents = sentences(" ".join(text.split()))
-        for i, (_, sent) in enumerate(sents):
-            for algo in k.algorithms:
-                if algo.patterns.search(sent) and not k.background.search(sent):
-                    near = " ".join(s for _, s in sents[max(0, i - 1) : i + 2])
-                    if k.pressure.search(near):
-                        return [
-                            Finding(
-                                "rederive", "warning",
-                                f"success seems to hinge on re-deriving {algo.name} under time pressure",
-                                evidence=excerpt(sent, 0, len(sent), 0), location="",
-                                suggestion=k.rederive_suggestion,
-                            )
-                        ]  # fmt: skip
+        hit = _ambush(sents, k)
+        if hit:
+            sent = sents[hit[1]][1]
+            return _rederive_finding(hit[0], excerpt(sent, 0, len(sent), 0), "", k)
     return []
 
 
