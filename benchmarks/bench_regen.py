@@ -91,7 +91,9 @@ def main() -> int:
                     draft_scenario(req, ScaffoldProvider()).scenario, lib / f"s{i:02d}.yaml"
                 )
             provider = build_provider(MODEL)
-            options = RegenOptions(model=MODEL, concurrency=args.concurrency)
+            options = RegenOptions(
+                model=MODEL, concurrency=args.concurrency, research=False, rounds=0
+            )
             started, wall = time.perf_counter(), time.time()
             with open_regen(lib, options, provider) as session:
                 report = session.run()

@@ -34,6 +34,8 @@ from crafter.providers.scaffold import ScaffoldProvider
 from tests.helpers import content_dict, run_cli
 
 MODEL = "openai-compatible:test"
+# These tests are about regen's bookkeeping: one model call per scenario, no index.
+PLAIN = ("--no-research", "--rounds", "0")
 _TEAM = re.compile(r"#team-(\d+)")
 
 
@@ -73,6 +75,7 @@ def fake(**kw: Any) -> FakeProvider:
 
 
 def regen(root: Path, provider: FakeProvider, **options: Any) -> RegenReport:
+    options = {"research": False, "rounds": 0, **options}
     with open_regen(root, RegenOptions(**options), provider) as session:
         return session.run()
 
@@ -134,7 +137,7 @@ def test_dry_run_calls_no_model_and_writes_nothing(tmp_path: Path) -> None:
     make_library(tmp_path, 3)
     before = snapshot(tmp_path)
     provider = fake()
-    with open_regen(tmp_path, RegenOptions(dry_run=True), provider) as session:
+    with open_regen(tmp_path, RegenOptions(dry_run=True, research=False, rounds=0), provider) as session:
         plan = session.plan
     assert [i.action for i in plan.items] == ["draft"] * 3
     assert provider.calls == [] and snapshot(tmp_path) == before
@@ -282,7 +285,7 @@ def test_an_interrupted_forced_run_resumes_where_it_stopped(tmp_path: Path) -> N
 
     # The cache alone cannot tell what a --force run finished: the journal can.
     resumed = fake()
-    with open_regen(tmp_path, RegenOptions(force=True), resumed) as session:
+    with open_regen(tmp_path, RegenOptions(force=True, research=False, rounds=0), resumed) as session:
         assert session.plan.resumed is not None and session.plan.resumed.run == record.run
         report = session.run()
     assert len(resumed.calls) == 2 and len(report.drafted) == 2
@@ -358,16 +361,16 @@ def test_cli_regen_twice_second_run_sends_no_requests(tmp_path: Path, fault_serv
     make_library(lib, 4)
     _server_answers(fault_server)
     env = {"CRAFTER_BASE_URL": fault_server.base_url}
-    res = run_cli("regen", str(lib), "--model", MODEL, "--concurrency", "2", env=env)
+    res = run_cli("regen", str(lib), *PLAIN, "--model", MODEL, "--concurrency", "2", env=env)
     assert res.returncode == 0, res.stderr
     assert len(fault_server.requests) == 4
     assert sorted(res.stdout.split()[1::2]) == sorted(str(p) for p in list_scenario_files(lib))
     assert "4 drafted" in res.stderr and "tokens" in res.stderr
-    res = run_cli("regen", str(lib), "--model", MODEL, env=env)
+    res = run_cli("regen", str(lib), *PLAIN, "--model", MODEL, env=env)
     assert res.returncode == 0, res.stderr
     assert len(fault_server.requests) == 4, "nothing changed, so no model call"
     assert "4 up to date" in res.stderr
-    res = run_cli("regen", str(lib), "--model", MODEL, "--dry-run", "--force", env=env)
+    res = run_cli("regen", str(lib), *PLAIN, "--model", MODEL, "--dry-run", "--force", env=env)
     assert res.returncode == 0 and len(fault_server.requests) == 4
     assert res.stdout.count("draft ") == 4
 
@@ -378,7 +381,7 @@ def test_cli_regen_failure_and_invalid_file_exit_codes(tmp_path: Path, fault_ser
     (lib / "zz-broken.yaml").write_text("schema_version: 1\nid: zz\n")
     _server_answers(fault_server, broken={1})
     env = {"CRAFTER_BASE_URL": fault_server.base_url}
-    res = run_cli("regen", str(lib), "--model", MODEL, env=env)
+    res = run_cli("regen", str(lib), *PLAIN, "--model", MODEL, env=env)
     assert res.returncode == 1, res.stderr
     assert "failed   s01.yaml" in res.stderr and "no usable answer" in res.stderr
     assert "invalid  zz-broken.yaml" in res.stderr and "required field is missing" in res.stderr
@@ -387,7 +390,7 @@ def test_cli_regen_failure_and_invalid_file_exit_codes(tmp_path: Path, fault_ser
     # Fixed server: only the failed one is redrafted; the invalid file alone gives exit 2.
     _server_answers(fault_server)
     seen = len(fault_server.requests)
-    res = run_cli("regen", str(lib), "--model", MODEL, env=env)
+    res = run_cli("regen", str(lib), *PLAIN, "--model", MODEL, env=env)
     assert res.returncode == 2, res.stderr
     assert len(fault_server.requests) == seen + 1
     assert load_scenario(paths[1]).provenance.model == MODEL
@@ -410,7 +413,7 @@ def test_cli_regen_bad_input_exits_2_and_writes_nothing(
     make_library(lib, 2)
     regen(lib, fake())  # now drafted with fake:test; crafter's fallback here is the scaffold
     before = snapshot(lib)
-    res = run_cli("regen", *(a.replace("LIB", str(lib)) for a in args))
+    res = run_cli("regen", *(a.replace("LIB", str(lib)) for a in args), *PLAIN)
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert expect in res.stderr and "Traceback" not in res.stderr
     assert snapshot(lib) == before
@@ -439,6 +442,7 @@ def _start_regen(lib: Path, server: Any, concurrency: int, stderr: int) -> subpr
             "crafter",
             "regen",
             str(lib),
+            *PLAIN,
             "--model",
             MODEL,
             "-j",
@@ -488,6 +492,7 @@ def test_kill_9_mid_regen_then_rerun_finishes_each_scenario_once(
     res = run_cli(
         "regen",
         str(lib),
+        *PLAIN,
         "--model",
         MODEL,
         "-j",
@@ -541,7 +546,7 @@ def test_ctrl_c_keeps_drafts_in_flight_and_a_rerun_resumes(
 
     fault_server.latency = 0.0
     res = run_cli(
-        "regen", str(lib), "--model", MODEL, env={"CRAFTER_BASE_URL": fault_server.base_url}
+        "regen", str(lib), *PLAIN, "--model", MODEL, env={"CRAFTER_BASE_URL": fault_server.base_url}
     )
     assert res.returncode == 0, res.stderr
     assert f"{n - concurrency} drafted" in res.stderr

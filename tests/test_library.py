@@ -204,7 +204,7 @@ def test_cli_new_drafts_into_the_library_with_its_defaults(tmp_path: Path) -> No
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "crafter.toml").write_text('model = "scaffold"\nlevel = "senior"\nas_of = 2026-02-01\n')
-    res = run_cli("new", SLACK_SEED, "--library", str(lib))
+    res = run_cli("new", SLACK_SEED, "--library", str(lib), "--no-research")
     assert res.returncode == 0, res.stderr
     path = Path(res.stdout.strip())
     assert path.parent == lib
@@ -214,8 +214,9 @@ def test_cli_new_drafts_into_the_library_with_its_defaults(tmp_path: Path) -> No
 
     # Flags win over the library's settings; a second seed is a second file.
     res = run_cli(
-        "new", ATM_SEED, "--library", str(lib), "--level", "staff", "--as-of", "2026-03-03"
-    )
+        "new", ATM_SEED, "--library", str(lib), "--level", "staff", "--as-of", "2026-03-03",
+        "--no-research",
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr
     s2 = load_scenario(Path(res.stdout.strip()))
     assert (s2.level, s2.as_of) == ("staff", dt.date(2026, 3, 3))
@@ -224,7 +225,7 @@ def test_cli_new_drafts_into_the_library_with_its_defaults(tmp_path: Path) -> No
 
 def test_cli_new_creates_a_missing_library(tmp_path: Path) -> None:
     lib = tmp_path / "fresh" / "lib"
-    res = run_cli("new", SLACK_SEED, "--library", str(lib), "--model", "scaffold")
+    res = run_cli("new", SLACK_SEED, "--library", str(lib), "--model", "scaffold", "--no-research")
     assert res.returncode == 0, res.stderr
     assert Path(res.stdout.strip()).parent == lib
 
@@ -245,13 +246,13 @@ def test_cli_new_bad_input_exits_2_and_writes_nothing(
     lib.mkdir()
     if toml:
         (lib / "crafter.toml").write_text(toml)
-    res = run_cli("new", SLACK_SEED, "--library", str(lib), *args)
+    res = run_cli("new", SLACK_SEED, "--library", str(lib), "--no-research", *args)
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert expect in res.stderr
     assert list_scenario_files(lib) == []
     # A library that does not exist yet is not created for a draft that cannot be made.
     missing = tmp_path / "missing"
     if not toml:
-        res = run_cli("new", SLACK_SEED, "--library", str(missing), *args)
+        res = run_cli("new", SLACK_SEED, "--library", str(missing), "--no-research", *args)
         assert res.returncode == 2 and expect in res.stderr
         assert not missing.exists()

@@ -30,6 +30,32 @@ def _library_errors() -> Iterator[None]:
         raise UsageError(exc.message, hint=exc.hint) from None
 
 
+ResearchOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--research/--no-research",
+        help="Research the reference corpus first (default: crafter.toml, else on).",
+    ),
+]
+RoundsOpt = Annotated[
+    int | None,
+    typer.Option("--rounds", help="Revision rounds at most, 0-5 (default: crafter.toml, else 2)."),
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default: a per-user data folder).")
+]
+
+
+def _sync(index: object) -> None:
+    from crafter.cli.retrieval_cmds import sync_with_progress
+    from crafter.retrieval.index import CorpusIndex
+
+    assert isinstance(index, CorpusIndex)
+    if not index.exists():
+        note(f"building the reference index at {index.dir} (once; about a minute)")
+    sync_with_progress(index)
+
+
 def new(
     seed: Annotated[
         str, typer.Argument(help="The user need, in a few sentences; '-' reads stdin.")
@@ -48,23 +74,34 @@ def new(
         str | None,
         typer.Option("--as-of", help="Date the content must be current on (default today)."),
     ] = None,
+    research: ResearchOpt = None,
+    rounds: RoundsOpt = None,
+    index_dir: IndexOpt = None,
 ) -> None:
     """Draft a scenario for SEED into a library folder and print the file's path."""
     from crafter.pipeline.batch import draft_into_library, prepare_new
+    from crafter.pipeline.library_drafting import library_drafting
     from crafter.providers import build_provider
 
     if seed == "-":
         seed = sys.stdin.read()
-    lib, request, choice = prepare_new(
-        library, seed, model=model, level=level, as_of=parse_date(as_of, "--as-of")
+    plan = prepare_new(library, seed, model=model, level=level, as_of=parse_date(as_of, "--as-of"))
+    provider = build_provider(plan.model.model_id)
+    note(f"model: {plan.model.model_id} ({plan.model.reason})")
+    drafting = library_drafting(
+        plan.library, research=research, rounds=rounds, index_dir=index_dir, sync=_sync
     )
-    provider = build_provider(choice.model_id)
-    note(f"model: {choice.model_id} ({choice.reason})")
-    with err_console().status(f"drafting with {choice.model_id}..."):
-        made = draft_into_library(lib, request, provider, choice)
+    note(f"drafting: {drafting.describe()}")
+    with err_console().status(f"drafting with {plan.model.model_id}..."):
+        made = draft_into_library(plan, provider, drafting)
     p = made.result.scenario.provenance
     cost = "unknown cost" if p.cost_usd is None else f"${p.cost_usd:.4f}"
     note(f"{p.input_tokens} input + {p.output_tokens} output tokens, {cost}")
+    pipeline = made.result.pipeline
+    if pipeline is not None:
+        errors = sum(1 for f in pipeline.findings if f.severity == "error")
+        warnings = sum(1 for f in pipeline.findings if f.severity == "warning")
+        note(f"lint: {errors} error(s), {warnings} warning(s)")
     typer.echo(str(made.path))
 
 
@@ -152,11 +189,16 @@ def regen(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be redrafted; call no model.")
     ] = False,
+    research: ResearchOpt = None,
+    rounds: RoundsOpt = None,
+    index_dir: IndexOpt = None,
 ) -> None:
     """Redraft the library's scenarios whose inputs changed (seed, level, model, prompts, corpus)."""
     from crafter.pipeline.batch import RegenOptions
 
-    options = RegenOptions(model, concurrency, tuple(only or ()), force, dry_run)
+    options = RegenOptions(
+        model, concurrency, tuple(only or ()), force, dry_run, research, rounds, index_dir
+    )
     try:
         report = _regen(library, options)
     except KeyboardInterrupt:
@@ -187,13 +229,14 @@ def _regen(library: Path, options: RegenOptions) -> RegenReport | None:
 
     from crafter.pipeline.batch import RegenProgress, open_regen
 
-    with open_regen(library, options) as session:
+    with open_regen(library, options, sync=_sync) as session:
         plan = session.plan
         note(f"model: {plan.model.model_id} ({plan.model.reason})")
+        note(f"drafting: {plan.drafting.describe()}")
         for warning in plan.warnings:
             note(f"warning: {warning}")
-        if plan.library.config.corpus:
-            note("note: crafter.toml lists corpus sources; today's drafting step does not use them")
+        if plan.library.config.corpus and not plan.drafting.research:
+            note("note: crafter.toml lists corpus folders, but research is off, so they are unused")
         if plan.resumed is not None:
             note(
                 f"resuming interrupted run {plan.resumed.run}: "

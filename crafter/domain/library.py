@@ -57,6 +57,9 @@ class LibraryConfig(BaseModel):
         default_factory=list, max_length=50
     )
     concurrency: int | None = Field(default=None, ge=1, le=64)
+    # Drafting like `crafter draft`: research the corpus first, then revise up to `rounds` times.
+    research: bool | None = None
+    rounds: int | None = Field(default=None, ge=0, le=5)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def parse_library_config(text: str, source: str = CONFIG_NAME) -> LibraryConfig:
         raise LibraryError(
             f"{source}: {problems}",
             hint="known settings: model, level, as_of (keep, today or YYYY-MM-DD), corpus, "
-            "concurrency",
+            "concurrency, research, rounds",
         ) from None
 
 

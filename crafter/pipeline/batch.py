@@ -48,7 +48,8 @@ from crafter.domain.library import (
     proposal_path,
 )
 from crafter.errors import CrafterError, UsageError
-from crafter.pipeline.draft import DraftRequest, DraftResult, draft_inputs_key, draft_scenario
+from crafter.pipeline.draft import DraftRequest, DraftResult, draft_scenario
+from crafter.pipeline.library_drafting import Drafting, SyncIndex, library_drafting
 from crafter.providers import Choice, Provider, build_provider, resolve_model
 
 JOURNAL_NAME = "regen-journal.jsonl"
@@ -92,6 +93,15 @@ class NewDraft:
     model: Choice
 
 
+@dataclass(frozen=True)
+class NewPlan:
+    """What ``crafter new`` will do, settled before any model call."""
+
+    library: Library
+    request: DraftRequest
+    model: Choice
+
+
 def prepare_new(
     root: Path,
     seed: str,
@@ -99,7 +109,7 @@ def prepare_new(
     model: str | None = None,
     level: str | None = None,
     as_of: dt.date | None = None,
-) -> tuple[Library, DraftRequest, Choice]:
+) -> NewPlan:
     """Check the inputs of ``crafter new`` (library defaults filled in) before any model call.
 
     A missing library folder is fine (it is created when the draft is written).
@@ -110,18 +120,16 @@ def prepare_new(
     pinned = cfg.as_of if isinstance(cfg.as_of, dt.date) else None
     request = DraftRequest(seed, level or cfg.level or "staff", as_of or pinned).checked()
     choice, _ = choose_model(library, model)
-    return library, request, choice
+    return NewPlan(library, request, choice)
 
 
-def draft_into_library(
-    library: Library, request: DraftRequest, provider: Provider, choice: Choice
-) -> NewDraft:
-    """Draft ``request`` and write it into the library (never replacing an existing file)."""
+def draft_into_library(plan: NewPlan, provider: Provider, drafting: Drafting) -> NewDraft:
+    """Draft the planned scenario and write it into the library (never replacing a file)."""
     # Created before the model call, so a folder we cannot make costs nothing.
-    library_or_usage_error(library.root, create=True)
-    result = draft_scenario(request, provider)
-    path = save_new_scenario(result.scenario, library.root)
-    return NewDraft(path, result, choice)
+    library_or_usage_error(plan.library.root, create=True)
+    result = draft_scenario(plan.request, provider, index=drafting.index, rounds=drafting.rounds)
+    path = save_new_scenario(result.scenario, plan.library.root)
+    return NewDraft(path, result, plan.model)
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -134,6 +142,10 @@ class RegenOptions:
     only: tuple[str, ...] = ()
     force: bool = False
     dry_run: bool = False
+    # None: crafter.toml decides, else research on and 2 rounds (as `crafter draft` does).
+    research: bool | None = None
+    rounds: int | None = None
+    index_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,7 @@ class RegenPlan:
     concurrency: int
     force: bool
     items: list[PlanItem]
+    drafting: Drafting
     resumed: RunRecord | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -210,7 +223,9 @@ def _load_valid(path: Path) -> Scenario | None:
         return None
 
 
-def _plan_one(library: Library, path: Path, provider: Provider, force: bool) -> PlanItem:
+def _plan_one(
+    library: Library, path: Path, provider: Provider, drafting: Drafting, force: bool
+) -> PlanItem:
     rel = library.relative(path)
     try:
         scenario = load_scenario(path)
@@ -221,7 +236,7 @@ def _plan_one(library: Library, path: Path, provider: Provider, force: bool) -> 
         return PlanItem(path, rel, "retired", "retired", scenario=scenario)
     request = DraftRequest(scenario.seed, scenario.level, _as_of(library, scenario))
     try:
-        key = draft_inputs_key(request, provider)
+        key = drafting.key(request, provider)
     except CrafterError as exc:
         return PlanItem(path, rel, "invalid", "cannot be drafted", problems=(exc.message,))
     common: dict[str, Any] = {"key": key, "request": request, "scenario": scenario}
@@ -256,7 +271,11 @@ def _plan_one(library: Library, path: Path, provider: Provider, force: bool) -> 
 
 
 def plan_regen(
-    library: Library, options: RegenOptions, provider: Provider, choice: Choice
+    library: Library,
+    options: RegenOptions,
+    provider: Provider,
+    choice: Choice,
+    drafting: Drafting | None = None,
 ) -> RegenPlan:
     """Decide, file by file, what regen would do; reads files and the journal, writes nothing."""
     for g in options.only:
@@ -285,12 +304,20 @@ def plan_regen(
             f"--only {' '.join(options.only)} matches no scenario in {library.root}",
             hint=f"globs match paths relative to the library or file names, e.g. {names}",
         )
-    items = [_plan_one(library, f, provider, options.force) for f in chosen]
+    if drafting is None:
+        drafting = library_drafting(
+            library,
+            research=options.research,
+            rounds=options.rounds,
+            index_dir=options.index_dir,
+            dry_run=options.dry_run,
+        )
+    items = [_plan_one(library, f, provider, drafting, options.force) for f in chosen]
     record = Journal(library).last_run()
     resumed = record if record is not None and not record.finished else None
     if resumed is not None:
         items = [_resume(item, resumed) for item in items]
-    return RegenPlan(library, choice, concurrency, options.force, items, resumed)
+    return RegenPlan(library, choice, concurrency, options.force, items, drafting, resumed)
 
 
 def _resume(item: PlanItem, run: RunRecord) -> PlanItem:
@@ -341,6 +368,8 @@ class RunRecord:
     done: dict[str, str] = field(default_factory=dict)  # rel path -> inputs key
     writing: dict[str, str] = field(default_factory=dict)  # rel path -> sha256 of the new file
     failed: dict[str, str] = field(default_factory=dict)  # rel path -> error
+    # --batch-api: batches submitted and not yet collected, with their request ids.
+    batches: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _now() -> dt.datetime:
@@ -392,6 +421,10 @@ class Journal:
                 record.failed.pop(str(e.get("file")), None)
             elif kind == "failed":
                 record.failed[str(e.get("file"))] = str(e.get("error"))
+            elif kind == "batch-submitted":
+                record.batches[str(e.get("batch"))] = [str(i) for i in e.get("ids") or []]
+            elif kind == "batch-collected":
+                record.batches.pop(str(e.get("batch")), None)
             elif kind == "end":
                 record.finished = True
         return record
@@ -530,6 +563,9 @@ class RegenReport:
     outcomes: list[Outcome]
     seconds: float
     removed_temp_files: int = 0
+    # --batch-api: batches still running at the provider (--no-wait), and how many were sent.
+    waiting: tuple[str, ...] = ()
+    batches: int = 0
 
     @property
     def drafted(self) -> list[Outcome]:
@@ -591,6 +627,7 @@ class _Work:
     """What the worker threads share for one run."""
 
     provider: Provider
+    drafting: Drafting
     journal: Journal
     run: RunRecord
     writer: ThreadPoolExecutor  # one thread: serialises, YAML and fsync, off the drafting path
@@ -614,7 +651,9 @@ def _draft_one(item: PlanItem, work: _Work) -> Future[Outcome]:
     assert item.request is not None
     started = time.perf_counter()
     try:
-        result = draft_scenario(item.request, work.provider)
+        result = draft_scenario(
+            item.request, work.provider, index=work.drafting.index, rounds=work.drafting.rounds
+        )
     except Exception as exc:
         done: Future[Outcome] = Future()
         done.set_result(_failed(item, exc, work))
@@ -755,7 +794,7 @@ class RegenSession:
         started = time.perf_counter()
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crafter-regen-write")
         try:
-            work = _Work(self.provider, journal, run, writer)
+            work = _Work(self.provider, self.plan.drafting, journal, run, writer)
             outcomes = asyncio.run(_run_all(self.plan, work, on_progress, on_interrupt))
         finally:
             # After Ctrl-C, asyncio.run has waited for the drafts in flight; their files are
@@ -777,12 +816,16 @@ class RegenSession:
 
 @contextlib.contextmanager
 def open_regen(
-    root: Path, options: RegenOptions, provider: Provider | None = None
+    root: Path,
+    options: RegenOptions,
+    provider: Provider | None = None,
+    *,
+    sync: SyncIndex | None = None,
 ) -> Iterator[RegenSession]:
     """Plan a regen of the library at ``root``; a real run holds the library's lock throughout.
 
     ``provider`` is for tests; otherwise the model comes from --model, crafter.toml or crafter's
-    usual choice.
+    usual choice. ``sync`` brings the index up to date before planning (default: quietly).
     """
     library = library_or_usage_error(root)
     if provider is None:
@@ -792,7 +835,15 @@ def open_regen(
         choice, implicit = Choice(provider.model_id, "given by the caller"), False
     lock = contextlib.nullcontext() if options.dry_run else library_lock(library)
     with lock:
-        plan = plan_regen(library, options, provider, choice)
+        drafting = library_drafting(
+            library,
+            research=options.research,
+            rounds=options.rounds,
+            index_dir=options.index_dir,
+            dry_run=options.dry_run,
+            sync=sync,
+        )
+        plan = plan_regen(library, options, provider, choice, drafting)
         if implicit:
             _guard_implicit_model(plan, options.dry_run)
         yield RegenSession(plan, provider)

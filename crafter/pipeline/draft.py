@@ -76,10 +76,22 @@ def current_prompt_ref(provider: Provider, *, research: bool = False, rounds: in
 
 
 def draft_inputs_key(
-    req: DraftRequest, provider: Provider, index: Any = None, rounds: int = 0
+    req: DraftRequest,
+    provider: Provider,
+    index: Any = None,
+    rounds: int = 0,
+    *,
+    corpus_version: str | None = None,
 ) -> str:
-    """The cache key a draft of ``req`` with ``provider`` would get now (see ``inputs_hash``)."""
-    corpus = index.corpus_version if index is not None else CORPUS_NONE
+    """The cache key a draft of ``req`` with ``provider`` would get now (see ``inputs_hash``).
+
+    ``corpus_version`` overrides the index's recorded version (a dry run computes what a sync
+    would record without running it).
+    """
+    if index is None:
+        corpus = CORPUS_NONE
+    else:
+        corpus = corpus_version if corpus_version is not None else index.corpus_version
     ref = current_prompt_ref(provider, research=index is not None, rounds=rounds)
     return inputs_hash(req.checked(), provider.model_id, ref, corpus)
 

@@ -14,13 +14,17 @@ documents' chunks are deleted. A no-op sync reads the corpus and the manifest an
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
+import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from crafter.domain.atomic import atomic_write_text
 from crafter.errors import UsageError
@@ -37,6 +41,19 @@ CANDIDATES = 60
 REBUILD_HINT = "run `crafter index --rebuild` to rebuild it from the corpus"
 
 Progress = Callable[[str, int, int], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """Serialise a method on the index's lock: regen drafts from many threads share one index,
+    and Chroma, BM25 and the lazily loaded chunk table are not safe to load or query at once."""
+
+    @functools.wraps(method)
+    def wrapper(self: CorpusIndex, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 class IndexError_(UsageError):
@@ -125,6 +142,7 @@ class CorpusIndex:
         self._bm25_ids: list[str] = []
         self._chunks: dict[str, Chunk] | None = None
         self._manifest: dict[str, Any] | None = None
+        self._lock = threading.RLock()
 
     # -- manifest -------------------------------------------------------------------------
     @property
@@ -176,6 +194,11 @@ class CorpusIndex:
     def corpus_version(self) -> str:
         return str(self.manifest().get("corpus_version", ""))
 
+    def expected_corpus_version(self) -> str:
+        """The version a sync would record now, computed from the documents without indexing."""
+        docs, _ = self.load_documents()
+        return corpus_version(docs)
+
     # -- loading documents ------------------------------------------------------------------
     def load_documents(self) -> tuple[list[CorpusDoc], list[CorpusProblem]]:
         docs: list[CorpusDoc] = []
@@ -196,6 +219,7 @@ class CorpusIndex:
         return dict(self.manifest().get("docs", {}))
 
     # -- sync -------------------------------------------------------------------------------
+    @_locked
     def sync(self, *, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
         started = time.perf_counter()
         if rebuild:
@@ -436,6 +460,7 @@ class CorpusIndex:
             ) from None
 
     # -- search -----------------------------------------------------------------------------
+    @_locked
     def ensure_built(self, progress: Progress | None = None) -> SyncReport | None:
         """Build the index if it does not exist yet (the first search does this)."""
         if self.exists():
@@ -472,6 +497,7 @@ class CorpusIndex:
         )
         return [self._bm25_ids[int(i)] for i, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
+    @_locked
     def search(
         self,
         query: str,
@@ -522,6 +548,7 @@ class CorpusIndex:
             )  # fmt: skip
         return hits
 
+    @_locked
     def doc_sections(self, doc_key_: str) -> dict[str, str]:
         """The indexed text of one document, by section (continued sections are joined)."""
         out: dict[str, str] = {}
@@ -532,9 +559,10 @@ class CorpusIndex:
         return out
 
     # -- user corpora -----------------------------------------------------------------------
-    def add_source(self, root: Path, label: str) -> None:
-        import re
-
+    @_locked
+    def add_source(self, root: Path, label: str, *, persist: bool = True) -> None:
+        """Register a folder of the user's documents; ``persist=False`` only for this object
+        (a dry run that must not write)."""
         if not re.match(r"^[a-z0-9][a-z0-9-]{0,39}$", label) or label == "corpus":
             raise UsageError(
                 f"bad label {label!r}",
@@ -546,6 +574,8 @@ class CorpusIndex:
             )
         manifest = self.manifest()
         manifest.setdefault("sources", {})[label] = {"root": str(root.resolve())}
+        if not persist:
+            return
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
 
@@ -558,6 +588,15 @@ class CorpusIndex:
             )
         del manifest["sources"][label]
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+
+
+def source_label(root: Path) -> str:
+    """A stable index label for a folder named in a library's crafter.toml: its name plus a
+    short hash of its absolute path, so two libraries' ``docs`` folders do not collide."""
+    resolved = root.resolve()
+    name = re.sub(r"[^a-z0-9]+", "-", resolved.name.lower()).strip("-")[:30].strip("-") or "docs"
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+    return f"{name}-{digest}"
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
