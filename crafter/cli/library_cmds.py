@@ -16,7 +16,14 @@ from crafter.errors import UsageError
 
 if TYPE_CHECKING:
     from crafter.domain import Scenario
-    from crafter.pipeline.batch import RegenOptions, RegenPlan, RegenReport
+    from crafter.pipeline.batch import (
+        RegenOptions,
+        RegenPlan,
+        RegenProgress,
+        RegenReport,
+        RegenSession,
+    )
+    from crafter.providers.batches import BatchStatus
 
 
 @contextmanager
@@ -192,17 +199,43 @@ def regen(
     research: ResearchOpt = None,
     rounds: RoundsOpt = None,
     index_dir: IndexOpt = None,
+    batch_api: Annotated[
+        bool,
+        typer.Option(
+            "--batch-api",
+            help="Send the calls through the provider's batch API (about half the price; "
+            "answers take minutes to hours).",
+        ),
+    ] = False,
+    poll_interval: Annotated[
+        float,
+        typer.Option("--poll-interval", min=0.01, help="Seconds between batch status checks."),
+    ] = 30.0,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait", help="With --batch-api: submit or collect once, then exit; rerun to go on."
+        ),
+    ] = False,
 ) -> None:
     """Redraft the library's scenarios whose inputs changed (seed, level, model, prompts, corpus)."""
     from crafter.pipeline.batch import RegenOptions
 
+    if no_wait and not batch_api:
+        raise UsageError("--no-wait only applies to --batch-api", hint="add --batch-api")
     options = RegenOptions(
         model, concurrency, tuple(only or ()), force, dry_run, research, rounds, index_dir
     )
     try:
-        report = _regen(library, options)
+        report = _regen(library, options, batch=(poll_interval, not no_wait) if batch_api else None)
     except KeyboardInterrupt:
-        note("interrupted: finished scenarios are kept; run the same command again to resume")
+        if batch_api:
+            note(
+                "interrupted: a submitted batch keeps running at the provider; run the same "
+                "command again to collect it (nothing is sent twice)"
+            )
+        else:
+            note("interrupted: finished scenarios are kept; run the same command again to resume")
         raise
     if report is None:
         return
@@ -216,8 +249,13 @@ def _stopping(in_flight: int) -> None:
         note(f"stopping: waiting for {in_flight} draft(s) in flight, which will be kept")
 
 
-def _regen(library: Path, options: RegenOptions) -> RegenReport | None:
-    """Plan, then print the plan (dry run) or run it under a progress bar."""
+def _regen(
+    library: Path, options: RegenOptions, batch: tuple[float, bool] | None = None
+) -> RegenReport | None:
+    """Plan, then print the plan (dry run) or run it under a progress bar.
+
+    ``batch`` is (poll seconds, wait) for --batch-api.
+    """
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -227,7 +265,7 @@ def _regen(library: Path, options: RegenOptions) -> RegenReport | None:
         TimeRemainingColumn,
     )
 
-    from crafter.pipeline.batch import RegenProgress, open_regen
+    from crafter.pipeline.batch import open_regen
 
     with open_regen(library, options, sync=_sync) as session:
         plan = session.plan
@@ -242,6 +280,10 @@ def _regen(library: Path, options: RegenOptions) -> RegenReport | None:
                 f"resuming interrupted run {plan.resumed.run}: "
                 f"{len(plan.resumed.done)} scenario(s) already finished"
             )
+        if batch is not None:
+            from crafter.providers.batches import batch_backend
+
+            batch_backend(session.provider)  # a model without a batch API: say so, dry run or not
         if options.dry_run:
             _print_plan(plan)
             note(
@@ -249,7 +291,9 @@ def _regen(library: Path, options: RegenOptions) -> RegenReport | None:
                 f"{plan.count('invalid')} invalid; no model was called"
             )
             return None
-        if not plan.to_draft:
+        if batch is not None:
+            report = _run_batched(session, *batch)
+        elif not plan.to_draft:
             # Still a run: it closes an interrupted run's journal and reports invalid files.
             report = session.run()
         else:
@@ -275,6 +319,34 @@ def _regen(library: Path, options: RegenOptions) -> RegenReport | None:
                     bar.update(task, completed=p.done + p.failed, stats=stats)
 
                 report = session.run(progress, _stopping)
+    return report
+
+
+def _run_batched(session: RegenSession, poll_seconds: float, wait: bool) -> RegenReport:
+    """--batch-api under a status line: batch state, answers, scenarios finished."""
+    from crafter.pipeline.batch_api import BatchOptions, BatchRegen, describe_status
+
+    runner = BatchRegen(session, BatchOptions(poll_seconds, wait))
+    if session.plan.resumed is not None and session.plan.resumed.batches:
+        note(
+            f"collecting batch(es) already at the provider: {', '.join(session.plan.resumed.batches)}"
+        )
+    with err_console().status("batch: replaying what is answered...") as status:
+
+        def on_status(s: BatchStatus) -> None:
+            status.update(describe_status(s, poll_seconds))
+
+        def on_progress(p: RegenProgress) -> None:
+            status.update(f"batch: {p.done} scenario(s) finished, {p.failed} failed")
+
+        report = runner.run(on_progress, on_status)
+    if report.batches:
+        note(f"submitted {report.batches} batch(es) through {runner.backend.provider_name}")
+    for batch_id in report.waiting:
+        note(
+            f"batch {batch_id} is still running at the provider; run the same command again "
+            "to collect it"
+        )
     return report
 
 

@@ -1,6 +1,15 @@
 """Model providers behind one interface: messages + pydantic schema -> validated object + usage."""
 
 from crafter.providers.base import Generation, Message, Provider, Usage
+from crafter.providers.batches import (
+    BatchBackend,
+    BatchItemResult,
+    BatchRequest,
+    BatchState,
+    BatchStatus,
+    batch_backend,
+    request_id,
+)
 from crafter.providers.fake import FakeCall, FakeProvider
 from crafter.providers.registry import (
     Choice,
@@ -13,6 +22,11 @@ from crafter.providers.registry import (
 from crafter.providers.retry import RetryPolicy
 
 __all__ = [
+    "BatchBackend",
+    "BatchItemResult",
+    "BatchRequest",
+    "BatchState",
+    "BatchStatus",
     "Choice",
     "FakeCall",
     "FakeProvider",
@@ -22,8 +36,10 @@ __all__ = [
     "ProviderStatus",
     "RetryPolicy",
     "Usage",
+    "batch_backend",
     "build_provider",
     "parse_model_id",
     "provider_statuses",
+    "request_id",
     "resolve_model",
 ]

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from crafter.errors import ProviderError, UsageError
 from crafter.providers.base import Generation, Message, T
 from crafter.providers.retry import Retryable, RetryPolicy, parse_retry_after
@@ -57,14 +59,8 @@ class AnthropicProvider:
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
     ) -> Generation[T]:
-        tool = {
-            "name": TOOL_NAME,
-            "description": f"Submit the {schema.__name__} as structured data.",
-            "input_schema": output_schema(schema, strict=False, keep_lengths=True),
-        }
-
         def send(convo: Sequence[Message], limit: int) -> RawReply:
-            return self._send(convo, limit, tool)
+            return self._send(convo, schema, limit)
 
         return generate_structured(
             send,
@@ -75,12 +71,18 @@ class AnthropicProvider:
             policy=self.policy,
         )
 
-    def _send(self, convo: Sequence[Message], limit: int, tool: dict[str, Any]) -> RawReply:
-        import anthropic
-
+    def request_params(
+        self, convo: Sequence[Message], schema: type[BaseModel], limit: int
+    ) -> dict[str, Any]:
+        """The Messages API parameters for one call (live ``messages.create`` and batch items)."""
+        tool = {
+            "name": TOOL_NAME,
+            "description": f"Submit the {schema.__name__} as structured data.",
+            "input_schema": output_schema(schema, strict=False, keep_lengths=True),
+        }
         system = "\n\n".join(m.content for m in convo if m.role == "system")
         turns = [{"role": m.role, "content": m.content} for m in convo if m.role != "system"]
-        kwargs: dict[str, Any] = {
+        params: dict[str, Any] = {
             "model": self.model,
             "max_tokens": limit,
             "messages": turns,
@@ -88,9 +90,35 @@ class AnthropicProvider:
             "tool_choice": {"type": "tool", "name": TOOL_NAME},
         }
         if system:
-            kwargs["system"] = system
+            params["system"] = system
+        return params
+
+    def reply_from_message(self, message: dict[str, Any]) -> RawReply:
+        """Parse a Message JSON object: the forced tool call's input becomes the JSON text."""
+        content = message.get("content")
+        blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+        for block in blocks:
+            if block.get("type") == "tool_use" and block.get("name") == TOOL_NAME:
+                text = json.dumps(block.get("input"))
+                break
+        else:
+            # No tool call: keep any prose so the re-ask can quote what the model said.
+            text = "".join(str(b.get("text") or "") for b in blocks)
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            usage = {}
+        return RawReply(
+            text=text,
+            finish="length" if message.get("stop_reason") == "max_tokens" else "stop",
+            input_tokens=usage.get("input_tokens") or 0,
+            output_tokens=usage.get("output_tokens") or 0,
+        )
+
+    def _send(self, convo: Sequence[Message], schema: type[BaseModel], limit: int) -> RawReply:
+        import anthropic
+
         try:
-            resp = self.client.messages.create(**kwargs)
+            resp = self.client.messages.create(**self.request_params(convo, schema, limit))
         except anthropic.RateLimitError as exc:
             raise Retryable(
                 "rate limited (HTTP 429)", parse_retry_after(exc.response.headers)
@@ -120,20 +148,4 @@ class AnthropicProvider:
             ) from None
         except ValueError as exc:
             raise Retryable(f"unreadable response body ({type(exc).__name__})") from None
-        text = ""
-        for block in resp.content or []:
-            if (
-                getattr(block, "type", None) == "tool_use"
-                and getattr(block, "name", None) == TOOL_NAME
-            ):
-                text = json.dumps(block.input)
-                break
-        else:
-            text = "".join(getattr(b, "text", "") for b in resp.content or [])
-        stop = resp.stop_reason
-        return RawReply(
-            text=text,
-            finish="length" if stop == "max_tokens" else "stop",
-            input_tokens=resp.usage.input_tokens if resp.usage else 0,
-            output_tokens=resp.usage.output_tokens if resp.usage else 0,
-        )
+        return self.reply_from_message(resp.to_dict(warnings=False))

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from crafter.errors import ProviderError, UsageError
 from crafter.providers.base import Generation, Message, T
 from crafter.providers.retry import Retryable, RetryPolicy, parse_retry_after
@@ -73,20 +75,8 @@ class OpenAIChatProvider:
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
     ) -> Generation[T]:
-        json_schema = output_schema(
-            schema,
-            strict=self.strict,
-            keep_lengths=not self.strict,
-            max_string=self.max_string,
-            max_items=self.max_items,
-        )
-        response_format = {
-            "type": "json_schema",
-            "json_schema": {"name": schema.__name__, "schema": json_schema, "strict": self.strict},
-        }
-
         def send(convo: Sequence[Message], limit: int) -> RawReply:
-            return self._send(convo, limit, response_format)
+            return self._send(convo, schema, limit)
 
         return generate_structured(
             send,
@@ -97,25 +87,68 @@ class OpenAIChatProvider:
             policy=self.policy,
         )
 
-    def _send(
-        self, convo: Sequence[Message], limit: int, response_format: dict[str, Any]
-    ) -> RawReply:
-        import openai
+    def _response_format(self, schema: type[BaseModel]) -> dict[str, Any]:
+        """The ``response_format`` that asks for JSON matching ``schema``."""
+        json_schema = output_schema(
+            schema,
+            strict=self.strict,
+            keep_lengths=not self.strict,
+            max_string=self.max_string,
+            max_items=self.max_items,
+        )
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": json_schema, "strict": self.strict},
+        }
 
-        kwargs: dict[str, Any] = {
+    def request_body(
+        self, convo: Sequence[Message], schema: type[BaseModel], limit: int
+    ) -> dict[str, Any]:
+        """The exact JSON body POSTed to /v1/chat/completions (live calls and batch lines alike)."""
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in convo],
-            "response_format": response_format,
+            "response_format": self._response_format(schema),
         }
         # api.openai.com wants max_completion_tokens (reasoning models reject max_tokens);
         # compatible servers know max_tokens.
-        kwargs["max_completion_tokens" if self.strict else "max_tokens"] = limit
+        body["max_completion_tokens" if self.strict else "max_tokens"] = limit
         if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
-        if self.extra_body:
-            kwargs["extra_body"] = self.extra_body
+            body["temperature"] = self.temperature
+        # The SDK sends extra_body keys at the top level of the JSON; a batch line must do the same.
+        body.update(self.extra_body)
+        return body
+
+    def reply_from_body(self, body: dict[str, Any]) -> RawReply:
+        """Parse a chat.completion JSON object (a live response or a batch output line's body)."""
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise ProviderError(f"{self.model_id}: the response had no choices")
+        choice = choices[0]
+        finish = choice.get("finish_reason")
+        message = choice.get("message")
+        usage = body.get("usage")
+        if not isinstance(usage, dict):
+            usage = {}
+        return RawReply(
+            text=(message.get("content") if isinstance(message, dict) else None) or "",
+            finish="length"
+            if finish == "length"
+            else ("stop" if finish in ("stop", None) else "other"),
+            input_tokens=usage.get("prompt_tokens") or 0,
+            output_tokens=usage.get("completion_tokens") or 0,
+        )
+
+    def _send(self, convo: Sequence[Message], schema: type[BaseModel], limit: int) -> RawReply:
+        import openai
+
+        body = self.request_body(convo, schema, limit)
         try:
-            resp = self.client.chat.completions.create(**kwargs)
+            # Everything but the two required arguments goes through extra_body, which the SDK
+            # sends verbatim: the wire body is exactly request_body(), so batch lines cannot drift.
+            resp = self.client.chat.completions.create(
+                model=body.pop("model"), messages=body.pop("messages"), extra_body=body
+            )
         except openai.RateLimitError as exc:
             raise Retryable(
                 "rate limited (HTTP 429)", parse_retry_after(exc.response.headers)
@@ -151,17 +184,7 @@ class OpenAIChatProvider:
             raise Retryable(f"unreadable response body ({type(exc).__name__})") from None
         if not getattr(resp, "choices", None):
             raise Retryable("response had no choices")
-        choice = resp.choices[0]
-        finish = choice.finish_reason
-        usage = getattr(resp, "usage", None)
-        return RawReply(
-            text=choice.message.content or "",
-            finish="length"
-            if finish == "length"
-            else ("stop" if finish in ("stop", None) else "other"),
-            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
-        )
+        return self.reply_from_body(resp.to_dict(warnings=False))
 
 
 def _brief(exc: Exception) -> str:

@@ -49,11 +49,13 @@ def generate_structured(
     max_tokens: int,
     policy: RetryPolicy,
     max_reasks: int = 2,
+    price_factor: float = 1.0,
 ) -> Generation[T]:
     """Call ``send`` until it yields JSON that validates against ``schema``.
 
     Transport failures are retried by ``policy``; an answer that is cut off, not JSON, or not
     valid against the schema is re-asked up to ``max_reasks`` times with the reason attached.
+    ``price_factor`` scales the listed price (batch APIs bill about half of it).
     """
     convo = list(messages)
     usage = Usage()
@@ -63,6 +65,8 @@ def generate_structured(
         reply, tries = with_retries(partial(send, list(convo), max_tokens), policy, what=model_id)
         attempts += tries
         cost = price_table().cost(model_id, reply.input_tokens, reply.output_tokens)
+        if cost is not None and price_factor != 1.0:
+            cost = round(cost * price_factor, 6)
         usage.add(Usage(reply.input_tokens, reply.output_tokens, cost))
         if reply.finish == "length":
             problem = f"the answer was cut off at the {max_tokens}-token limit"

@@ -17,6 +17,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""  # the body as sent (multipart uploads are not JSON)
 
 
 @dataclass
@@ -83,7 +84,11 @@ class LoopbackServer:
                 except ValueError:
                     body = raw.decode(errors="replace")
                 rec = Recorded(
-                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    raw,
                 )
                 action = owner._next(rec)
                 delay = action.delay + owner.latency
@@ -91,9 +96,10 @@ class LoopbackServer:
                     time.sleep(delay)
                 try:
                     self.send_response(action.status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(action.body)))
-                    for k, v in action.headers.items():
+                    headers = {"content-type": "application/json"}
+                    headers.update({k.lower(): v for k, v in action.headers.items()})
+                    headers["content-length"] = str(len(action.body))
+                    for k, v in headers.items():
                         self.send_header(k, v)
                     self.end_headers()
                     self.wfile.write(action.body)
@@ -101,6 +107,7 @@ class LoopbackServer:
                     pass  # the client gave up (a timeout test); nothing to answer
 
             do_GET = do_POST
+            do_DELETE = do_POST
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
