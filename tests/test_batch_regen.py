@@ -4,8 +4,12 @@ Message Batches, driven by the real SDKs: submit, poll, resume, collect."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -290,3 +294,49 @@ def test_cli_batch_api_end_to_end_and_its_usage_errors(
         assert res.returncode == 2, (res.stdout, res.stderr)
         assert expect in res.stderr and "Traceback" not in res.stderr
         assert {p: p.read_bytes() for p in list_scenario_files(lib)} == before
+
+
+def test_kill_9_while_polling_then_rerun_collects_the_same_batch(
+    tmp_path: Path, oai: OpenAIBatchServer
+) -> None:
+    lib = tmp_path / "lib"
+    make_library(lib, 3)
+    oai.polls = 1_000_000  # never ends until the test says so
+    args = [
+        "regen",
+        str(lib),
+        "--no-research",
+        "--rounds",
+        "0",
+        "--model",
+        "openai-compatible:test",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crafter", *args, "--batch-api", "--poll-interval", "0.05"],
+        env={**os.environ, "CRAFTER_BASE_URL": oai.base_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(oai.calls("GET", r"/v1/batches/[^/]+")) < 3:
+            assert proc.poll() is None, "regen ended before the kill"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert creates(oai) == 1
+    for batch in oai.batches.values():
+        batch["polls_left"] = 0
+    res = run_cli(
+        *args, "--batch-api", "--poll-interval", "0.05", env={"CRAFTER_BASE_URL": oai.base_url}
+    )
+    assert res.returncode == 0, res.stderr
+    assert (
+        "collecting batch(es) already at the provider" in res.stderr and "3 drafted" in res.stderr
+    )
+    assert creates(oai) == 1, "the killed run's batch was collected, not sent again"
+    assert all(
+        load_scenario(p).provenance.model == "openai-compatible:test"
+        for p in list_scenario_files(lib)
+    )
