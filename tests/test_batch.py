@@ -137,7 +137,9 @@ def test_dry_run_calls_no_model_and_writes_nothing(tmp_path: Path) -> None:
     make_library(tmp_path, 3)
     before = snapshot(tmp_path)
     provider = fake()
-    with open_regen(tmp_path, RegenOptions(dry_run=True, research=False, rounds=0), provider) as session:
+    with open_regen(
+        tmp_path, RegenOptions(dry_run=True, research=False, rounds=0), provider
+    ) as session:
         plan = session.plan
     assert [i.action for i in plan.items] == ["draft"] * 3
     assert provider.calls == [] and snapshot(tmp_path) == before
@@ -285,7 +287,9 @@ def test_an_interrupted_forced_run_resumes_where_it_stopped(tmp_path: Path) -> N
 
     # The cache alone cannot tell what a --force run finished: the journal can.
     resumed = fake()
-    with open_regen(tmp_path, RegenOptions(force=True, research=False, rounds=0), resumed) as session:
+    with open_regen(
+        tmp_path, RegenOptions(force=True, research=False, rounds=0), resumed
+    ) as session:
         assert session.plan.resumed is not None and session.plan.resumed.run == record.run
         report = session.run()
     assert len(resumed.calls) == 2 and len(report.drafted) == 2

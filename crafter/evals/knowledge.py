@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -14,16 +15,25 @@ from crafter.resources import data_dir
 
 
 def _split_top(pattern: str) -> list[str]:
-    """Split a regex at its top-level ``|``."""
+    """Split a regex at its top-level ``|`` (callers check that each part compiles)."""
     parts, depth, start, i = [], 0, 0, 0
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
             i += 2
             continue
-        if c in "([":
+        if c == "[":
+            # Skip the class: brackets and bars inside it are plain characters.
+            i += 1
+            if pattern[i : i + 1] == "^":
+                i += 1
+            if pattern[i : i + 1] == "]":
+                i += 1
+            while i < len(pattern) and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif c == "(":
             depth += 1
-        elif c in ")]":
+        elif c == ")":
             depth -= 1
         elif c == "|" and depth == 0:
             parts.append(pattern[start:i])
@@ -33,50 +43,185 @@ def _split_top(pattern: str) -> list[str]:
     return parts
 
 
-def _leading_literal(alt: str) -> str:
-    """The plain text every match of ``alt`` starts with ('' if there is none worth using)."""
-    alt = alt.removeprefix("(?:")
-    while alt.startswith(("\\b", "^")):
-        alt = alt[2:] if alt.startswith("\\b") else alt[1:]
-    out = ""
-    for i, c in enumerate(alt):
-        if c.isalnum() or c in " /@'-":
-            nxt = alt[i + 1] if i + 1 < len(alt) else ""
-            if nxt in "?*{":
-                break  # this character is optional
-            out += c
-        else:
-            break
-    return out
+# re's own parser: it says exactly what a pattern matches, escapes and classes included.
+_sre: Any = importlib.import_module("re._parser")
+_ops: Any = importlib.import_module("re._constants")
+_ZERO_WIDTH = (_ops.AT, _ops.ASSERT, _ops.ASSERT_NOT)
+_MAX_PREFIXES = 16
+# Once every prefix is this long, more (longer) alternatives cost more finds than they save.
+_LONG_ENOUGH = 4
+
+
+def _seq_prefixes(items: Any) -> tuple[set[str], bool]:
+    """Strings every match of the parsed sequence ``items`` starts with, and whether they are
+    exactly what it matches (so that what follows can extend them)."""
+    out = {""}
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        part = _node_prefixes(op, av)
+        if part is None:
+            return out, False
+        strings, exact = part
+        grown = {p + s for p in out for s in strings}
+        if len(grown) > len(out) and (
+            len(grown) > _MAX_PREFIXES or min(map(len, out)) >= _LONG_ENOUGH
+        ):
+            return out, False
+        out = grown
+        if not exact:
+            return out, False
+    return out, True
+
+
+def _node_prefixes(op: Any, av: Any) -> tuple[set[str], bool] | None:
+    """What one parsed element starts with (as ``_seq_prefixes``), None if it is not text."""
+    if op is _ops.LITERAL:
+        return {chr(av)}, True
+    if op is _ops.IN:
+        if len(av) <= _MAX_PREFIXES and all(o is _ops.LITERAL for o, _ in av):
+            return {chr(v) for _, v in av}, True
+        return None
+    if op is _ops.SUBPATTERN:
+        _, add_flags, del_flags, sub = av
+        return None if add_flags or del_flags else _seq_prefixes(sub)
+    if op is _ops.BRANCH:
+        found = [_seq_prefixes(b) for b in av[1]]
+        union = set().union(*(f[0] for f in found))
+        if len(union) > _MAX_PREFIXES:
+            return None
+        return union, all(f[1] for f in found)
+    if op in (_ops.MAX_REPEAT, _ops.MIN_REPEAT):
+        lo, hi, sub = av
+        strings, exact = _seq_prefixes(sub)
+        if (lo, hi) == (0, 1):
+            return strings | {""}, exact
+        if lo >= 1:
+            return strings, exact and lo == hi == 1
+    return None
+
+
+def _contains(items: Any) -> tuple[str, ...]:
+    """Strings one of which every match of ``items`` contains, () if there are none: the most
+    selective set (longest shortest string, then fewest) found along the sequence."""
+    seq = list(items)
+    best: tuple[str, ...] = ()
+    for j in range(1, len(seq)):
+        strings, _ = _seq_prefixes(seq[j:])
+        if "" in strings:
+            continue
+        found = tuple(sorted(strings))
+        rank = (min(map(len, found)), -len(found))
+        if not best or rank > (min(map(len, best)), -len(best)):
+            best = found
+    return best
+
+
+Unanchored = tuple[re.Pattern[str], tuple[str, ...]]
+
+
+def _anchors(pattern: str, flags: int) -> tuple[tuple[str, ...], tuple[Unanchored, ...]] | None:
+    """(literals, unanchored alternatives) for ``pattern``, or None if it cannot be analysed.
+
+    Every match of the pattern starts with one of the literals, or is a match of an unanchored
+    alternative (compiled on its own, with strings one of which its matches contain, if known).
+    """
+    literals: set[str] = set()
+    unanchored = []
+    try:
+        whole = re.compile(pattern, flags).flags
+        if whole & (re.IGNORECASE | re.VERBOSE):
+            return None  # literals would not match as written, or comments could hide a "|"
+        for alt in _split_top(pattern):
+            rx = re.compile(alt, flags)
+            if rx.flags != whole:
+                return None  # an inline global flag: the split would move it
+            parsed = _sre.parse(alt, flags)
+            prefixes, _ = _seq_prefixes(parsed)
+            if "" in prefixes:
+                unanchored.append((rx, _contains(parsed)))
+            else:
+                literals |= prefixes
+    except (re.error, TypeError, ValueError, AttributeError):
+        return None  # not split at real alternatives, or a parser this code does not know
+    # A literal that starts with another adds no candidate the shorter one does not give.
+    kept: list[str] = []
+    for lit in sorted(literals, key=len):
+        if not any(lit.startswith(k) for k in kept):
+            kept.append(lit)
+    return tuple(kept), tuple(unanchored)
 
 
 class FastPattern:
-    """A compiled regex with a cheap substring pre-check.
+    """A compiled regex that finds where a match can start before running it.
 
-    Python's ``re`` has no literal prefilter for alternations: when every top-level alternative
-    starts with a known word, ``any(word in text)`` rules most texts out at C speed first.
+    Python's ``re`` scans an alternation (or a pattern opening with ``\\b``) position by position.
+    Most patterns here start with one of a few words: ``str.find`` locates those at C speed, and
+    the regex then only runs where they occur. Results are those of ``re.search``.
     """
 
     def __init__(self, pattern: str, flags: int = 0, requires: tuple[str, ...] = ()) -> None:
         self.rx = re.compile(pattern, flags)
         self.pattern = pattern
-        literals = [_leading_literal(a) for a in _split_top(pattern)]
-        auto = tuple(literals) if all(len(x) >= 3 for x in literals) else ()
-        self.literals = requires or auto
-        # Leading literals also say where a match can start; ``requires`` words only that one exists.
-        self.leading = not requires and bool(auto)
+        # Words of which one must occur for any match to count (a rule from the knowledge YAML).
+        self.requires = requires
+        anchors = _anchors(pattern, flags)
+        self.literals, self.unanchored = anchors if anchors else ((), ())
+        self.anchored = bool(anchors) and not self.unanchored
 
     def search(self, text: str) -> re.Match[str] | None:
-        if not self.literals:
-            return self.rx.search(text)
-        starts = [i for lit in self.literals if (i := text.find(lit)) >= 0]
-        if not starts:
+        if self.requires and not any(w in text for w in self.requires):
             return None
-        # With leading literals every match starts at one of them: skip the text before the first.
-        return self.rx.search(text, min(starts) if self.leading else 0)
+        literals = self.literals
+        if not literals:
+            return self.rx.search(text)
+        # A match of an unanchored alternative bounds where the literals are worth looking.
+        limit = -1
+        for rx, contains in self.unanchored:
+            if contains and not any(w in text for w in contains):
+                continue
+            m = rx.search(text)
+            if m and (limit < 0 or m.start() < limit):
+                limit = m.start()
+        # The leftmost literal: each find looks only before the best candidate so far.
+        best = limit
+        for lit in literals:
+            i = text.find(lit) if best < 0 else text.find(lit, 0, best - 1 + len(lit))
+            if i >= 0:
+                best = i
+        if best < 0:
+            return None
+        # re.search returns the match at the first position where the pattern matches.
+        m = self.rx.match(text, best)
+        if m or best == limit:
+            return m or self.rx.search(text)
+        return self._search_after(text, best + 1, limit)
+
+    def _search_after(self, text: str, pos: int, limit: int) -> re.Match[str] | None:
+        """``search`` once the candidates before ``pos`` have failed."""
+        literals = self.literals
+        bound = len(text) if limit < 0 else limit
+        # Where each literal next occurs (found once, then again only when passed).
+        at = [text.find(lit, pos, bound - 1 + len(lit)) for lit in literals]
+        while True:
+            best = limit
+            for j, i in enumerate(at):
+                if 0 <= i < pos:
+                    lit = literals[j]
+                    i = at[j] = text.find(lit, pos, bound - 1 + len(lit))
+                if i >= 0 and (best < 0 or i < best):
+                    best = i
+            if best < 0:
+                return None
+            m = self.rx.match(text, best)
+            if m or best == limit:
+                return m or self.rx.search(text)
+            pos = best + 1
 
     def findall(self, text: str) -> list[str]:
-        if self.literals and not any(lit in text for lit in self.literals):
+        if self.requires and not any(w in text for w in self.requires):
+            return []
+        if self.anchored and not any(lit in text for lit in self.literals):
             return []
         return self.rx.findall(text)
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from crafter.domain import Scenario, ScenarioFileError
 from crafter.domain.yamlio import parse_scenario_with_lines
-from crafter.evals import scenario_checks, text_checks
+from crafter.evals import blockyaml, scenario_checks, text_checks
 from crafter.evals.document import LintDoc, from_scenario, from_text
 from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
 from crafter.evals.knowledge import knowledge
@@ -110,7 +112,7 @@ def lint_text(
         YAML_SUFFIXES
     ):
         try:
-            scenario, lines = parse_scenario_with_lines(text, path)
+            scenario, lines = _parse_scenario(text, path)
         except ScenarioFileError as exc:
             return _input_error(
                 path,
@@ -124,6 +126,18 @@ def lint_text(
     if not text.strip():
         return _input_error(path, "text", ["the file is empty"])
     return check_doc(from_text(path, text), as_of, known_urls)
+
+
+def _parse_scenario(text: str, path: str) -> tuple[Scenario, dict[tuple[int | str, ...], int]]:
+    """``parse_scenario_with_lines``, reading plain block YAML without libyaml when it can."""
+    fast = blockyaml.load(text)
+    if fast is not None:
+        data, lines = fast
+        try:
+            return Scenario.model_validate(data), lines
+        except ValidationError:
+            pass  # the libyaml path reports every problem, each with its line
+    return parse_scenario_with_lines(text, path)
 
 
 def _input_error(

@@ -13,10 +13,18 @@ from crafter.evals.findings import Finding, excerpt
 from crafter.evals.knowledge import FastPattern, Knowledge
 
 _SENTENCE = re.compile(r"(?:[^.!?;\n]|\n(?!\s*[-*#\d]))+(?:[.!?;]+|\n|$)")
-_DIGITS = re.compile(r"\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|k|m|b|bn|ms|x|tb|gb|mb)\b)?")
-_NUMBER_WORDS = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)s?\b"
+# An amount: optional $, digits, decimals, a unit. The same matches as r"\$?\d[\d,]*...", but
+# opening with a character class lets re skip ahead to a digit or $ (a leading optional \$? has it
+# try the whole pattern at every position: twice as slow).
+_DIGITS = re.compile(
+    r"[\d$](?:(?<=\$)\d|(?<!\$))[\d,]*(?:\.\d+)?(?:\s?(?:%|k|m|b|bn|ms|x|tb|gb|mb)\b)?"
 )
+# Whole words, optionally plural (one, ones, dozens...).
+_NUMBER_WORDS = (
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "dozen",
+    "hundred", "thousand", "million", "billion",
+)  # fmt: skip
+_WORD_CHAR = re.compile(r"\w")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _DATA = re.compile(
     r"\b(data(set)?s?|logs?|history|historical|records?|labell?ed|labels?|tickets?|transactions?|messages?|"
@@ -48,8 +56,22 @@ def sentences(text: str) -> list[tuple[int, str]]:
 
 def count_numbers(text: str) -> int:
     """Quantities in ``text`` (digits or number words), not counting bare years."""
-    digits = sum(1 for m in _DIGITS.finditer(text) if not _YEAR.match(m.group(0)))
-    return digits + len(_NUMBER_WORDS.findall(text))
+    digits = sum(1 for g in _DIGITS.findall(text) if len(g) != 4 or not _YEAR.match(g))
+    return digits + _count_number_words(text)
+
+
+def _count_number_words(text: str) -> int:
+    r"""Number words standing as whole words: how many matches r"\b(?:one|two|...)s?\b" has."""
+    count = 0
+    for word in _NUMBER_WORDS:
+        # str.find skips through the text; re would try the alternation at every position.
+        i = text.find(word)
+        while i >= 0:
+            end = i + len(word) + text.startswith("s", i + len(word))
+            if (i == 0 or not _WORD_CHAR.match(text, i - 1)) and not _WORD_CHAR.match(text, end):
+                count += 1
+            i = text.find(word, i + 1)
+    return count
 
 
 def _segments(doc: LintDoc, part: str | None = None) -> Iterator[Segment]:
