@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_retrieval.py
 	$(BIN)/python benchmarks/bench_lint.py
+	$(BIN)/python benchmarks/golden.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean:

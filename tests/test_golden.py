@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -11,26 +13,31 @@ from crafter.evals.knowledge import knowledge
 from crafter.resources import data_dir
 
 CASES = data_dir("evals") / "cases"
+# Written by someone who had not read the checks; scored blind first (see the session notes),
+# then the checks were fixed where they missed. Part of the suite since.
+HOLDOUT = data_dir("evals") / "holdout"
 
 
-def test_the_suite_is_big_enough_and_well_formed() -> None:
-    labels = yaml.safe_load((CASES / "labels.yaml").read_text())
-    assert len(labels["cases"]) >= 60
+@pytest.mark.parametrize("folder", [CASES, HOLDOUT], ids=["cases", "holdout"])
+def test_the_suite_is_big_enough_and_well_formed(folder: Path) -> None:
+    labels = yaml.safe_load((folder / "labels.yaml").read_text())
+    assert len(labels["cases"]) >= (60 if folder == CASES else 30)
     files = {c["file"] for c in labels["cases"]}
     assert len(files) == len(labels["cases"])
     for case in labels["cases"]:
-        assert (CASES / case["file"]).is_file(), case["file"]
+        assert (folder / case["file"]).is_file(), case["file"]
         assert set(case.get("must", [])) <= set(CHECK_IDS)
         assert set(case.get("must_not", [])) <= set(CHECK_IDS)
         assert not set(case.get("must", [])) & set(case.get("must_not", []))
     # Every check has positive cases to be measured on.
     positives = {c for case in labels["cases"] for c in case.get("must", [])}
-    assert positives == set(CHECK_IDS)
+    if folder == CASES:
+        assert positives == set(CHECK_IDS)
 
 
 @pytest.fixture(scope="module")
 def report() -> object:
-    return run_golden(CASES)
+    return run_golden(CASES, HOLDOUT)
 
 
 @pytest.mark.parametrize("check", CHECK_IDS)

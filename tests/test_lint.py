@@ -460,3 +460,17 @@ def test_count_numbers_counts_like_the_regexes() -> None:
     texts += ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 20))) for _ in range(3000)]
     for t in texts:
         assert count_numbers(t) == _count_numbers_by_regex(t), t
+
+
+def test_interview_logistics_are_not_scenario_numbers() -> None:
+    from crafter.evals.text_checks import scenario_numbers
+
+    logistics = (
+        "ml system design - round 2 (45 min)\n**level:** l5 / senior\n**time:** 45 minutes\n"
+        "1. mentions class imbalance.\n2. uses cross-validation.\nscoring: 1 point each, 7+ = hire.\n"
+        "spend roughly ten minutes on each part; keep the last five for questions. this one is a classic."
+    )
+    assert scenario_numbers(logistics) == 0
+    facts = "40 stores bake 30 products by 5am; a stockout costs $3 and a leftover loaf $0.40."
+    assert scenario_numbers(facts) == 5
+    assert scenario_numbers(logistics + "\n" + facts) == 5

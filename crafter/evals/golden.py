@@ -48,15 +48,26 @@ class GoldenReport:
         return "\n".join(lines)
 
 
-def run_golden(cases_dir: Path) -> GoldenReport:
+def run_golden(cases_dir: Path, *more: Path) -> GoldenReport:
+    """Precision and recall per check over the labelled cases in one or more folders (each with
+    its own labels.yaml); file names in the report are relative to their folder."""
+    scores = {c: CheckScore(c) for c in CHECK_IDS}
+    good_with_errors: list[str] = []
+    total = 0
+    for folder in (cases_dir, *more):
+        total += _score_folder(folder, scores, good_with_errors)
+    return GoldenReport(total, scores, good_with_errors)
+
+
+def _score_folder(
+    cases_dir: Path, scores: dict[str, CheckScore], good_with_errors: list[str]
+) -> int:
     labels = yaml.safe_load((cases_dir / "labels.yaml").read_text(encoding="utf-8"))
     as_of = (
         labels["as_of"]
         if isinstance(labels["as_of"], dt.date)
         else dt.date.fromisoformat(labels["as_of"])
     )
-    scores = {c: CheckScore(c) for c in CHECK_IDS}
-    good_with_errors = []
     for case in labels["cases"]:
         result = lint_file(cases_dir / case["file"], as_of)
         raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
@@ -72,4 +83,4 @@ def run_golden(cases_dir: Path) -> GoldenReport:
                 scores[check].false_positives.append(case["file"])
         if not case.get("must") and any(f.severity == "error" for f in result.findings):
             good_with_errors.append(case["file"])
-    return GoldenReport(len(labels["cases"]), scores, good_with_errors)
+    return len(labels["cases"])

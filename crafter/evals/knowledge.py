@@ -241,6 +241,8 @@ class Era:
     with_: FastPattern | None
     replaced_by: str
     source: str
+    # What the whole question must be about (e.g. a chatbot) for a technique to be this era's.
+    topic: FastPattern | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,7 @@ def knowledge() -> Knowledge:
             with_=_rx(e["with"]) if e.get("with") else None,
             replaced_by=" ".join(str(e["replaced_by"]).split()),
             source=str(e.get("source", "")),
+            topic=_rx(e["topic"]) if e.get("topic") else None,
         )
         for e in stale["eras"]
     )

@@ -50,6 +50,51 @@ _BARE = re.compile(
 )
 
 
+# Numbers about the interview, not the scenario: list markers, rubric points, the round's length
+# and level. "Round 2 (45 min)" and "1 point each" make a question look concrete without being so.
+# Each kind is its own regex behind a literal test: one big alternation with no literal to skip to
+# costs re a try of every branch at every position (0.4 ms per KB measured).
+_MINUTES = r"(?:\d+|five|ten|fifteen|twenty|thirty|forty(?:-five)?|sixty)[ -]?min(?:ute)?s?\b"
+_LIST_MARKER = re.compile(r"^[ \t>*_#-]*\(?\d{1,2}[.)](?=\s)", re.M)
+_POINTS = re.compile(
+    r"\d+\s*(?:\+\s*)?(?:points?|pts)\b|\d+\+?\s*=\s*(?:strong\s+)?(?:hire|pass|no\b)"
+)
+_INTERVIEW_TIME = re.compile(
+    r"\(\s*" + _MINUTES + r"\s*\)"
+    r"|\b(?:spend|leave|keep|save|reserve|last|first|remaining|final|time|round|interview|session)"
+    r"\W{0,6}(?:(?:the|about|roughly|around|last|first|remaining|final)\s+){0,2}"
+    + _MINUTES
+    + r"|"
+    + _MINUTES
+    + r"\s+(?:at the end|for (?:the candidate'?s? )?questions|for q&a|on each|"
+    r"per (?:part|stage|section))"
+    r"|\b\d+[ -]min(?:ute)?\s+(?:round|interview|session|slot|loop)"
+)
+_QUESTION_TIME = re.compile(
+    r"\b(?:last|final|remaining)\s+(?:\d+|five|ten|fifteen)\s+(?:min(?:ute)?s?\s+)?(?:for|to)\s+"
+    r"(?:the\s+)?(?:candidate'?s?\s+)?(?:questions|q&a)"
+)
+_ROUND_LEVEL = re.compile(r"\b(?:round|level|loop)\s*:?\s*\d+\b|\b[le]\d{1,2}\b")
+# "this one", "one of": a pronoun far more often than a quantity.
+_ONE = re.compile(r"\bones?\b")
+_LOGISTICS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("\n", "."), _LIST_MARKER),  # a marker is "1." or "(1)" at a line start
+    (("point", "pts", "="), _POINTS),
+    (("min",), _INTERVIEW_TIME),
+    (("questions", "q&a"), _QUESTION_TIME),
+    (("round", "level", "loop", "l", "e"), _ROUND_LEVEL),
+    (("one",), _ONE),
+)
+
+
+def scenario_numbers(text: str) -> int:
+    """``count_numbers`` without the interview's own logistics (lowercased ``text``)."""
+    for needles, rx in _LOGISTICS:
+        if any(n in text for n in needles):
+            text = rx.sub(" ", text)
+    return count_numbers(text)
+
+
 def sentences(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group(0)) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
 
@@ -111,7 +156,13 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     text = doc.text
     filled = "\n".join(s.low for s in _segments(doc) if PLACEHOLDER_PREFIX not in s.text)
     words = len(filled.split())
-    numbers = count_numbers(filled)
+    if doc.scenario is None:
+        # The facts a candidate designs around sit in the prompt; an answer key or rubric counts
+        # only when it holds several (prepared answers), not a lone "three months" follow-up.
+        in_answer = scenario_numbers(doc.low("answer"))
+        numbers = scenario_numbers(doc.low("prompt")) + (in_answer if in_answer >= 2 else 0)
+    else:
+        numbers = count_numbers(filled)
     has_data = bool(_DATA.search(filled))
     has_users = bool(_USERS.search(filled))
     has_constraint = bool(_CONSTRAINT.search(filled))
@@ -156,6 +207,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
 def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[str] = set()
+    whole = doc.low()
     for part in ("answer", "prompt"):
         part_text = doc.low(part)
         # Only eras that match somewhere in this part are worth a sentence-by-sentence look.
@@ -163,6 +215,7 @@ def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
             e for e in k.eras
             if e.id not in seen and as_of >= e.stale_since and e.patterns.search(part_text)
             and (e.with_ is None or e.with_.search(part_text))
+            and (e.topic is None or e.topic.search(whole))
         ]  # fmt: skip
         if not eras:
             continue
@@ -298,6 +351,11 @@ _ASK = re.compile(
 def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
     prompt = doc.low("prompt")
     narrowing = k.narrowing.search(prompt)
+    if narrowing is None and doc.scenario is None:
+        # A scope note often sits with the interviewer's notes, after the answer marker.
+        narrowed_answer = k.narrowing.search(doc.low("answer"))
+    else:
+        narrowed_answer = None
     asked: list[str] = []
     asks = ""
     single_ask = False
@@ -314,14 +372,15 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
             and _dominant_stage(doc.low("answer"), k) == asked[0]
         )
     scores = {"stages_asked": float(len(asked))}
-    if narrowing or single_ask:
+    if narrowing or narrowed_answer or single_ask:
         focus = asked[0] if len(asked) == 1 else "one stage"
         original = doc.prompt
-        evidence = (
-            excerpt(original, narrowing.start(), narrowing.end())
-            if narrowing and len(original) == len(prompt)
-            else excerpt(asks, 0, min(len(asks), 160), 0)
-        )
+        if narrowing and len(original) == len(prompt):
+            evidence = excerpt(original, narrowing.start(), narrowing.end())
+        elif narrowed_answer and len(doc.answer) == len(doc.low("answer")):
+            evidence = excerpt(doc.answer, narrowed_answer.start(), narrowed_answer.end())
+        else:
+            evidence = excerpt(asks, 0, min(len(asks), 160), 0)
         return [
             Finding(
                 "coverage", "warning",
@@ -353,7 +412,8 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
     checklist = k.checklist.search(answer)
     if checklist:
         generic.append(checklist.group(0))
-    numbers = count_numbers(answer)
+    # Scenario files are structured: no list markers, points or round lengths to strip.
+    numbers = count_numbers(answer) if doc.scenario is not None else scenario_numbers(answer)
     scores = {"generic_phrases": float(len(generic)), "answer_numbers": float(numbers)}
     if (len(generic) >= 3 and numbers <= 1) or (len(generic) >= 5 and numbers <= 3):
         seg = next(s for s in _segments(doc, "answer"))

@@ -1,0 +1,26 @@
+"""The golden suite's precision and recall per check: the tuned cases, the blind hold-out set,
+and both together (what tests/test_golden.py holds to the floors).
+
+Run: .venv/bin/python benchmarks/golden.py
+"""
+
+from __future__ import annotations
+
+from crafter.evals.golden import run_golden
+from crafter.resources import data_dir
+
+
+def main() -> None:
+    cases, holdout = data_dir("evals") / "cases", data_dir("evals") / "holdout"
+    for label, folders in (("cases", [cases]), ("holdout", [holdout]), ("both", [cases, holdout])):
+        report = run_golden(*folders)
+        print(f"== {label}")
+        print(report.table())
+        for score in report.scores.values():
+            if score.false_positives or score.false_negatives:
+                print(f"   {score.check}: false positives {score.false_positives}, "
+                      f"misses {score.false_negatives}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
