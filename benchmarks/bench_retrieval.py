@@ -35,13 +35,17 @@ def main() -> None:
         print(f"no-op re-index: {time.perf_counter() - started:.3f}s (changed: {noop.changed})")
         index = CorpusIndex(index_dir)
         needs = load_needs(data_dir("evals") / "retrieval" / "needs.yaml")
-        print(f"{len(needs)} needs")
-        for mode in ("dense", "bm25", "hybrid"):
-            s = evaluate(index, needs, mode)
-            print(f"{mode:>6}: hit@1 {s.hit_at_1:.3f}  hit@5 {s.hit_at_5:.3f}  MRR {s.mrr:.3f}")
-            if "--misses" in sys.argv:
-                for m in s.misses:
-                    print(f"        miss: {m}")
+        # needs_blind.yaml was written from titles and source lists without reading the
+        # documents, so it shares less wording with them: the more honest figure.
+        for name in ("needs.yaml", "needs_blind.yaml"):
+            some = load_needs(data_dir("evals") / "retrieval" / name)
+            print(f"{name}: {len(some)} needs")
+            for mode in ("dense", "bm25", "hybrid"):
+                s = evaluate(index, some, mode)
+                print(f"{mode:>6}: hit@1 {s.hit_at_1:.3f}  hit@5 {s.hit_at_5:.3f}  MRR {s.mrr:.3f}")
+                if "--misses" in sys.argv:
+                    for m in s.misses:
+                        print(f"        miss: {m}")
         times = []
         for _ in range(3):
             for need in needs:

@@ -22,6 +22,7 @@ from crafter.pipeline.batch import JOURNAL_NAME, RegenOptions, RegenReport, open
 from crafter.pipeline.batch_api import BatchOptions, BatchRegen
 from crafter.providers import RetryPolicy
 from crafter.providers.anthropic_messages import AnthropicProvider
+from crafter.providers.batches import batch_backend
 from crafter.providers.openai_chat import OpenAIChatProvider
 from crafter.providers.pricing import price_table
 from crafter.resources import data_dir
@@ -340,3 +341,33 @@ def test_kill_9_while_polling_then_rerun_collects_the_same_batch(
         load_scenario(p).provenance.model == "openai-compatible:test"
         for p in list_scenario_files(lib)
     )
+
+
+def test_killed_between_submit_and_journal_the_rerun_finds_the_batch_by_its_token(
+    tmp_path: Path, oai: OpenAIBatchServer
+) -> None:
+    lib = tmp_path / "lib"
+    make_library(lib, 3)
+    provider = openai(oai)
+    backend = batch_backend(provider)
+
+    class DiesAfterSubmit:
+        """The real backend, but the process 'dies' once the batch exists, before its id is
+        journalled."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(backend, name)
+
+        def submit(self, requests: Any, **kw: Any) -> str:
+            backend.submit(requests, **kw)
+            raise KeyboardInterrupt
+
+    with open_regen(lib, RegenOptions(**PLAIN), provider) as session:
+        runner = BatchRegen(session, BatchOptions(poll_seconds=0.01), backend=DiesAfterSubmit())  # type: ignore[arg-type]
+        with pytest.raises(KeyboardInterrupt):
+            runner.run()
+    assert creates(oai) == 1
+    assert [e["event"] for e in journal(lib)][-1] == "batch-submitting"
+    report = batch_regen(lib, openai(oai))
+    assert len(report.drafted) == 3 and creates(oai) == 1, "found by its token, not sent again"
+    assert any(e.get("recovered") for e in journal(lib))

@@ -368,8 +368,10 @@ class RunRecord:
     done: dict[str, str] = field(default_factory=dict)  # rel path -> inputs key
     writing: dict[str, str] = field(default_factory=dict)  # rel path -> sha256 of the new file
     failed: dict[str, str] = field(default_factory=dict)  # rel path -> error
-    # --batch-api: batches submitted and not yet collected, with their request ids.
+    # --batch-api: batches submitted and not yet collected, with their request ids; and
+    # submissions begun whose batch id was never recorded (killed mid-submit), by token.
     batches: dict[str, list[str]] = field(default_factory=dict)
+    submitting: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _now() -> dt.datetime:
@@ -421,8 +423,11 @@ class Journal:
                 record.failed.pop(str(e.get("file")), None)
             elif kind == "failed":
                 record.failed[str(e.get("file"))] = str(e.get("error"))
+            elif kind == "batch-submitting":
+                record.submitting[str(e.get("token"))] = [str(i) for i in e.get("ids") or []]
             elif kind == "batch-submitted":
                 record.batches[str(e.get("batch"))] = [str(i) for i in e.get("ids") or []]
+                record.submitting.pop(str(e.get("token")), None)
             elif kind == "batch-collected":
                 record.batches.pop(str(e.get("batch")), None)
             elif kind == "end":

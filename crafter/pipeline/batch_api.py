@@ -20,6 +20,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -229,7 +230,7 @@ class BatchRegen:
         todo: list[PlanItem] = plan.to_draft
         outcomes: list[Outcome] = []
         # Batches an interrupted run submitted and never collected: poll them, do not resend.
-        open_batches = dict(plan.resumed.batches) if plan.resumed is not None else {}
+        open_batches = self._interrupted_batches(journal, run.run)
         waiting: list[str] = []
         rounds = 0
 
@@ -265,15 +266,28 @@ class BatchRegen:
                 if not deferred:
                     break
                 rounds += 1
+                # Journalled first: killed before the id is recorded, the rerun can still find
+                # the batch by its token (where the provider keeps metadata) and not pay twice.
+                token = uuid.uuid4().hex
+                journal.append(
+                    {
+                        "event": "batch-submitting",
+                        "run": run.run,
+                        "token": token,
+                        "ids": list(deferred),
+                    }
+                )
                 batch_id = self.backend.submit(
                     list(deferred.values()),
                     description=f"crafter regen {plan.library.root.name} run {run.run}",
+                    token=token,
                 )
                 journal.append(
                     {
                         "event": "batch-submitted",
                         "run": run.run,
                         "batch": batch_id,
+                        "token": token,
                         "provider": self.backend.provider_name,
                         "requests": len(deferred),
                         "ids": list(deferred),
@@ -312,6 +326,31 @@ class BatchRegen:
                 }
             )
         return result
+
+    def _interrupted_batches(self, journal: Journal, run: str) -> dict[str, list[str]]:
+        """Batches the interrupted run left at the provider, those it was killed submitting
+        included when the provider can find them by token."""
+        resumed = self.plan.resumed
+        if resumed is None:
+            return {}
+        found = dict(resumed.batches)
+        for token, ids in resumed.submitting.items():
+            batch_id = self.backend.find_submission(token)
+            if batch_id is not None and batch_id not in found:
+                found[batch_id] = ids
+                journal.append(
+                    {
+                        "event": "batch-submitted",
+                        "run": run,
+                        "batch": batch_id,
+                        "token": token,
+                        "provider": self.backend.provider_name,
+                        "requests": len(ids),
+                        "ids": ids,
+                        "recovered": True,
+                    }
+                )
+        return found
 
     def _collect(
         self,

@@ -104,7 +104,13 @@ class BatchBackend(Protocol):
         self, convo: Sequence[Message], schema: type[BaseModel], limit: int
     ) -> dict[str, Any]: ...
 
-    def submit(self, requests: Sequence[BatchRequest], *, description: str = "") -> str: ...
+    def submit(
+        self, requests: Sequence[BatchRequest], *, description: str = "", token: str | None = None
+    ) -> str: ...
+
+    def find_submission(self, token: str) -> str | None:
+        """The batch a ``submit`` with ``token`` created, if the provider can tell (else None)."""
+        ...
 
     def status(self, batch_id: str) -> BatchStatus: ...
 
@@ -294,7 +300,11 @@ class OpenAIBatchBackend(_Backend):
         ]
         return ("\n".join(lines) + "\n").encode("utf-8")
 
-    def submit(self, requests: Sequence[BatchRequest], *, description: str = "") -> str:
+    def submit(
+        self, requests: Sequence[BatchRequest], *, description: str = "", token: str | None = None
+    ) -> str:
+        """Upload the requests and create the batch. ``token`` tags it so that a caller killed
+        before it could record the batch id finds it again (``find_submission``)."""
         _check_requests(requests, self.max_requests)
         data = self.jsonl(requests)
         if len(data) > self.max_bytes:
@@ -315,7 +325,7 @@ class OpenAIBatchBackend(_Backend):
         )
         # A create that timed out may still have made the batch. The token lets a retry find
         # and adopt it instead of paying for the same requests twice.
-        token = uuid.uuid4().hex
+        token = token or uuid.uuid4().hex
         metadata = {"crafter_submission": token}
         if description:
             metadata["description"] = description[:512]
@@ -324,7 +334,7 @@ class OpenAIBatchBackend(_Backend):
         def create() -> str:
             nonlocal tried
             if tried:
-                found = self._find_submission(token)
+                found = self.find_submission(token)
                 if found:
                     log.info("adopted batch %s created by an earlier attempt", found)
                     return found
@@ -339,7 +349,7 @@ class OpenAIBatchBackend(_Backend):
 
         return self._call("submit", create, not_found=no_api)
 
-    def _find_submission(self, token: str) -> str | None:
+    def find_submission(self, token: str) -> str | None:
         """The batch an earlier attempt created with ``token``, if the server lists it."""
         try:
             page = self._client.batches.list(limit=100)
@@ -492,8 +502,11 @@ class AnthropicBatchBackend(_Backend):
     ) -> dict[str, Any]:
         return self.provider.request_params(convo, schema, limit)
 
-    def submit(self, requests: Sequence[BatchRequest], *, description: str = "") -> str:
-        """Submit ``requests``; Message Batches keep no metadata, so ``description`` is unused."""
+    def submit(
+        self, requests: Sequence[BatchRequest], *, description: str = "", token: str | None = None
+    ) -> str:
+        """Submit ``requests``; Message Batches keep no metadata, so ``description`` and
+        ``token`` are unused."""
         _check_requests(requests, self.max_requests)
         items: list[Any] = [{"custom_id": r.custom_id, "params": r.body} for r in requests]
         client = self._client
@@ -506,6 +519,10 @@ class AnthropicBatchBackend(_Backend):
             ),
         )
         return batch.id
+
+    def find_submission(self, token: str) -> str | None:
+        """Message Batches carry no metadata to find a batch by: never found."""
+        return None
 
     def _retrieve(self, batch_id: str) -> anthropic.types.messages.MessageBatch:
         client = self._client
