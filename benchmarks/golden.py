@@ -1,5 +1,5 @@
-"""The golden suite's precision and recall per check: the tuned cases, the blind hold-out set,
-and both together (what tests/test_golden.py holds to the floors).
+"""The golden suite's precision and recall per check: the tuned cases, the two sets written blind
+to the checks, and all together (what tests/test_golden.py holds to the floors).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -11,8 +11,14 @@ from crafter.resources import data_dir
 
 
 def main() -> None:
-    cases, holdout = data_dir("evals") / "cases", data_dir("evals") / "holdout"
-    for label, folders in (("cases", [cases]), ("holdout", [holdout]), ("both", [cases, holdout])):
+    evals = data_dir("evals")
+    cases, holdout, holdout2 = evals / "cases", evals / "holdout", evals / "holdout2"
+    for label, folders in (
+        ("cases", [cases]),
+        ("holdout", [holdout]),
+        ("holdout2", [holdout2]),
+        ("all", [cases, holdout, holdout2]),
+    ):
         report = run_golden(*folders)
         print(f"== {label}")
         print(report.table())

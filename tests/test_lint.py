@@ -468,9 +468,11 @@ def test_interview_logistics_are_not_scenario_numbers() -> None:
     logistics = (
         "ml system design - round 2 (45 min)\n**level:** l5 / senior\n**time:** 45 minutes\n"
         "1. mentions class imbalance.\n2. uses cross-validation.\nscoring: 1 point each, 7+ = hire.\n"
+        "| mentions drift | +2 |\nstrong hire at 9+.\n"
         "spend roughly ten minutes on each part; keep the last five for questions. this one is a classic."
     )
     assert scenario_numbers(logistics) == 0
     facts = "40 stores bake 30 products by 5am; a stockout costs $3 and a leftover loaf $0.40."
     assert scenario_numbers(facts) == 5
+    assert scenario_numbers("the last test gave +2% orders") == 1  # a lift is a fact
     assert scenario_numbers(logistics + "\n" + facts) == 5

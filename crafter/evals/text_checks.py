@@ -74,12 +74,17 @@ _QUESTION_TIME = re.compile(
     r"\b(?:last|final|remaining)\s+(?:\d+|five|ten|fifteen)\s+(?:min(?:ute)?s?\s+)?(?:for|to)\s+"
     r"(?:the\s+)?(?:candidate'?s?\s+)?(?:questions|q&a)"
 )
+# "+2" in a points table, "hire at 7+": score arithmetic, not facts (a "+2%" lift is kept).
+_SCORE_DELTA = re.compile(
+    r"(?<![\w.])\+\d+\b(?![.,]?\d|\s*%)|\b(?:at|hire|pass|score[sd]?)\s+\d+\+"
+)
 _ROUND_LEVEL = re.compile(r"\b(?:round|level|loop)\s*:?\s*\d+\b|\b[le]\d{1,2}\b")
 # "this one", "one of": a pronoun far more often than a quantity.
 _ONE = re.compile(r"\bones?\b")
 _LOGISTICS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("\n", "."), _LIST_MARKER),  # a marker is "1." or "(1)" at a line start
     (("point", "pts", "="), _POINTS),
+    (("+",), _SCORE_DELTA),
     (("min",), _INTERVIEW_TIME),
     (("questions", "q&a"), _QUESTION_TIME),
     (("round", "level", "loop", "l", "e"), _ROUND_LEVEL),
