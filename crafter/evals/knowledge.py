@@ -43,10 +43,15 @@ def _split_top(pattern: str) -> list[str]:
     return parts
 
 
-# re's own parser: it says exactly what a pattern matches, escapes and classes included.
-_sre: Any = importlib.import_module("re._parser")
-_ops: Any = importlib.import_module("re._constants")
-_ZERO_WIDTH = (_ops.AT, _ops.ASSERT, _ops.ASSERT_NOT)
+# re's own parser: it says exactly what a pattern matches, escapes and classes included. It is
+# private; if a future Python moves it, every pattern falls back to a plain search.
+try:
+    _sre: Any = importlib.import_module("re._parser")
+    _ops: Any = importlib.import_module("re._constants")
+    _ZERO_WIDTH: tuple[Any, ...] = (_ops.AT, _ops.ASSERT, _ops.ASSERT_NOT)
+except (ImportError, AttributeError):  # pragma: no cover - depends on the Python version
+    _sre = _ops = None
+    _ZERO_WIDTH = ()
 _MAX_PREFIXES = 16
 # Once every prefix is this long, more (longer) alternatives cost more finds than they save.
 _LONG_ENOUGH = 4
@@ -126,6 +131,8 @@ def _anchors(pattern: str, flags: int) -> tuple[tuple[str, ...], tuple[Unanchore
     Every match of the pattern starts with one of the literals, or is a match of an unanchored
     alternative (compiled on its own, with strings one of which its matches contain, if known).
     """
+    if _sre is None:  # pragma: no cover - see the import above
+        return None
     literals: set[str] = set()
     unanchored = []
     try:
