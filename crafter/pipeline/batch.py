@@ -270,6 +270,17 @@ def _plan_one(
     )
 
 
+def _drafting(library: Library, options: RegenOptions, sync: SyncIndex | None = None) -> Drafting:
+    return library_drafting(
+        library,
+        research=options.research,
+        rounds=options.rounds,
+        index_dir=options.index_dir,
+        dry_run=options.dry_run,
+        sync=sync,
+    )
+
+
 def plan_regen(
     library: Library,
     options: RegenOptions,
@@ -305,13 +316,7 @@ def plan_regen(
             hint=f"globs match paths relative to the library or file names, e.g. {names}",
         )
     if drafting is None:
-        drafting = library_drafting(
-            library,
-            research=options.research,
-            rounds=options.rounds,
-            index_dir=options.index_dir,
-            dry_run=options.dry_run,
-        )
+        drafting = _drafting(library, options)
     items = [_plan_one(library, f, provider, drafting, options.force) for f in chosen]
     record = Journal(library).last_run()
     resumed = record if record is not None and not record.finished else None
@@ -605,6 +610,20 @@ class RegenReport:
         return 2 if self.plan.count("invalid") else 0
 
 
+def progress_snapshot(total: int, outcomes: list[Outcome], last: str) -> RegenProgress:
+    """Where a run stands after ``outcomes`` (for a progress display)."""
+    costs = [o.cost_usd for o in outcomes]
+    return RegenProgress(
+        total=total,
+        done=sum(1 for o in outcomes if o.ok),
+        failed=sum(1 for o in outcomes if not o.ok),
+        input_tokens=sum(o.input_tokens for o in outcomes),
+        output_tokens=sum(o.output_tokens for o in outcomes),
+        cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
+        last=last,
+    )
+
+
 ProgressCallback = Callable[[RegenProgress], None]
 # Called once on Ctrl-C with the number of drafts still in flight (they finish and are kept).
 InterruptCallback = Callable[[int], None]
@@ -742,20 +761,8 @@ async def _run_all(
     outcomes: list[Outcome] = []
 
     def report(last: str) -> None:
-        if on_progress is None:
-            return
-        costs = [o.cost_usd for o in outcomes]
-        on_progress(
-            RegenProgress(
-                total=len(todo),
-                done=sum(1 for o in outcomes if o.ok),
-                failed=sum(1 for o in outcomes if not o.ok),
-                input_tokens=sum(o.input_tokens for o in outcomes),
-                output_tokens=sum(o.output_tokens for o in outcomes),
-                cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
-                last=last,
-            )
-        )
+        if on_progress is not None:
+            on_progress(progress_snapshot(len(todo), outcomes, last))
 
     in_flight = [0]
 
@@ -840,14 +847,7 @@ def open_regen(
         choice, implicit = Choice(provider.model_id, "given by the caller"), False
     lock = contextlib.nullcontext() if options.dry_run else library_lock(library)
     with lock:
-        drafting = library_drafting(
-            library,
-            research=options.research,
-            rounds=options.rounds,
-            index_dir=options.index_dir,
-            dry_run=options.dry_run,
-            sync=sync,
-        )
+        drafting = _drafting(library, options, sync)
         plan = plan_regen(library, options, provider, choice, drafting)
         if implicit:
             _guard_implicit_model(plan, options.dry_run)

@@ -38,6 +38,7 @@ from crafter.pipeline.batch import (
     _failed,
     _Work,
     _write_one,
+    progress_snapshot,
     remove_stale_temp_files,
 )
 from crafter.pipeline.draft import draft_scenario
@@ -235,20 +236,8 @@ class BatchRegen:
         rounds = 0
 
         def report(last: str) -> None:
-            if on_progress is None:
-                return
-            costs = [o.cost_usd for o in outcomes]
-            on_progress(
-                RegenProgress(
-                    total=len(plan.to_draft),
-                    done=sum(1 for o in outcomes if o.ok),
-                    failed=sum(1 for o in outcomes if not o.ok),
-                    input_tokens=sum(o.input_tokens for o in outcomes),
-                    output_tokens=sum(o.output_tokens for o in outcomes),
-                    cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
-                    last=last,
-                )
-            )
+            if on_progress is not None:
+                on_progress(progress_snapshot(len(plan.to_draft), outcomes, last))
 
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crafter-regen-write")
         work = _Work(replay, plan.drafting, journal, run, writer)
