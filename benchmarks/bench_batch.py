@@ -62,34 +62,36 @@ def main() -> None:
     t0 = time.perf_counter()
     index.sync()
     print(f"index ready in {time.perf_counter() - t0:.1f}s ({index.dir})")
-    server = AnthropicBatchServer(polls=0, answer=answer)
-    server.start()
-    provider = AnthropicProvider(
-        "anthropic:claude-sonnet-5-5",
-        "claude-sonnet-5-5",
-        api_key="bench",
-        base_url=server.url,
-        policy=RetryPolicy(base_delay=0.01),
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        lib = Path(tmp)
-        for i in range(args.scenarios):
-            req = DraftRequest(SEEDS[i % len(SEEDS)].format(i=i), "staff", dt.date(2026, 11, 1))
-            save_scenario(draft_scenario(req, ScaffoldProvider()).scenario, lib / f"s{i:03d}.yaml")
-        rounds: list[float] = []
-        last = [time.perf_counter()]
+    with AnthropicBatchServer(polls=0, answer=answer) as server:
+        provider = AnthropicProvider(
+            "anthropic:claude-sonnet-5-5",
+            "claude-sonnet-5-5",
+            api_key="bench",
+            base_url=server.url,
+            policy=RetryPolicy(base_delay=0.01),
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            lib = Path(tmp)
+            for i in range(args.scenarios):
+                req = DraftRequest(SEEDS[i % len(SEEDS)].format(i=i), "staff", dt.date(2026, 11, 1))
+                save_scenario(
+                    draft_scenario(req, ScaffoldProvider()).scenario, lib / f"s{i:03d}.yaml"
+                )
+            rounds: list[float] = []
+            last = [time.perf_counter()]
 
-        def on_status(_: Any) -> None:
-            now = time.perf_counter()
-            rounds.append(now - last[0])
-            last[0] = now
+            def on_status(_: Any) -> None:
+                now = time.perf_counter()
+                rounds.append(now - last[0])
+                last[0] = now
 
-        started = time.perf_counter()
-        options = RegenOptions(research=True, rounds=2, concurrency=8)
-        with open_regen(lib, options, provider) as session:
-            report = BatchRegen(session, BatchOptions(poll_seconds=0.01)).run(on_status=on_status)
-        total = time.perf_counter() - started
-    server.stop()
+            started = time.perf_counter()
+            options = RegenOptions(research=True, rounds=2, concurrency=8)
+            with open_regen(lib, options, provider) as session:
+                report = BatchRegen(session, BatchOptions(poll_seconds=0.01)).run(
+                    on_status=on_status
+                )
+            total = time.perf_counter() - started
     print(
         f"{args.scenarios} scenarios: {len(report.drafted)} drafted, {len(report.failed)} failed, "
         f"{report.batches} batches, {total:.1f}s in all; cost ${report.cost_usd:.4f} at batch price"

@@ -92,11 +92,8 @@ def fault_server() -> Iterator[object]:
     from tests.fakes.openai_server import FaultServer
 
     server = FaultServer()
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -104,11 +101,8 @@ def anthropic_server() -> Iterator[object]:
     from tests.fakes.anthropic_server import AnthropicServer
 
     server = AnthropicServer()
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -108,21 +108,15 @@ def requests_for(backend: BatchBackend, *words: str) -> list[BatchRequest]:
 @pytest.fixture
 def openai_batch() -> Iterator[OpenAIBatchServer]:
     server = OpenAIBatchServer(polls=1, answer=by_word)
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def anthropic_batch() -> Iterator[AnthropicBatchServer]:
     server = AnthropicBatchServer(polls=1, answer=by_word)
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 Server = OpenAIBatchServer | AnthropicBatchServer
@@ -140,11 +134,8 @@ def server(kind: str) -> Iterator[Server]:
         if kind == "openai"
         else AnthropicBatchServer(polls=1, answer=by_word)
     )
-    srv.start()
-    try:
+    with srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def backend_for(server: Server, *, api_key: str = "test-key") -> BatchBackend:

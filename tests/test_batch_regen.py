@@ -84,21 +84,15 @@ def anthropic(server: AnthropicBatchServer) -> AnthropicProvider:
 @pytest.fixture
 def oai() -> Iterator[OpenAIBatchServer]:
     server = OpenAIBatchServer(polls=1, answer=lambda body: ok(draft_for(team(body))))
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def ant() -> Iterator[AnthropicBatchServer]:
     server = AnthropicBatchServer(polls=1)
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 def batch_regen(
