@@ -270,23 +270,12 @@ def _plan_one(
     )
 
 
-def _drafting(library: Library, options: RegenOptions, sync: SyncIndex | None = None) -> Drafting:
-    return library_drafting(
-        library,
-        research=options.research,
-        rounds=options.rounds,
-        index_dir=options.index_dir,
-        dry_run=options.dry_run,
-        sync=sync,
-    )
-
-
 def plan_regen(
     library: Library,
     options: RegenOptions,
     provider: Provider,
     choice: Choice,
-    drafting: Drafting | None = None,
+    drafting: Drafting,
 ) -> RegenPlan:
     """Decide, file by file, what regen would do; reads files and the journal, writes nothing."""
     for g in options.only:
@@ -315,8 +304,6 @@ def plan_regen(
             f"--only {' '.join(options.only)} matches no scenario in {library.root}",
             hint=f"globs match paths relative to the library or file names, e.g. {names}",
         )
-    if drafting is None:
-        drafting = _drafting(library, options)
     items = [_plan_one(library, f, provider, drafting, options.force) for f in chosen]
     record = Journal(library).last_run()
     resumed = record if record is not None and not record.finished else None
@@ -847,7 +834,14 @@ def open_regen(
         choice, implicit = Choice(provider.model_id, "given by the caller"), False
     lock = contextlib.nullcontext() if options.dry_run else library_lock(library)
     with lock:
-        drafting = _drafting(library, options, sync)
+        drafting = library_drafting(
+            library,
+            research=options.research,
+            rounds=options.rounds,
+            index_dir=options.index_dir,
+            dry_run=options.dry_run,
+            sync=sync,
+        )
         plan = plan_regen(library, options, provider, choice, drafting)
         if implicit:
             _guard_implicit_model(plan, options.dry_run)

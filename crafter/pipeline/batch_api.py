@@ -158,7 +158,6 @@ class ReplayProvider:
     generates_text = True
 
     def __init__(self, inner: Provider, backend: BatchBackend, store: ReplyStore) -> None:
-        self.inner = inner
         self.model_id = inner.model_id
         self.backend = backend
         self.store = store
