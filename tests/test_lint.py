@@ -476,3 +476,10 @@ def test_interview_logistics_are_not_scenario_numbers() -> None:
     assert scenario_numbers(facts) == 5
     assert scenario_numbers("the last test gave +2% orders") == 1  # a lift is a fact
     assert scenario_numbers(logistics + "\n" + facts) == 5
+
+
+def test_a_one_line_list_marker_is_logistics_too() -> None:
+    from crafter.evals.text_checks import scenario_numbers
+
+    # No newline and no full stop: the marker's ")" alone must let the list-marker rule run.
+    assert scenario_numbers("1) mentions drift") == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from crafter.domain import PLACEHOLDER_PREFIX
 from crafter.evals.document import LintDoc, Segment
@@ -82,20 +83,24 @@ _ROUND_LEVEL = re.compile(r"\b(?:round|level|loop)\s*:?\s*\d+\b|\b[le]\d{1,2}\b"
 # "this one", "one of": a pronoun far more often than a quantity.
 _ONE = re.compile(r"\bones?\b")
 _LOGISTICS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
-    (("\n", "."), _LIST_MARKER),  # a marker is "1." or "(1)" at a line start
+    ((".", ")"), _LIST_MARKER),  # a marker is "1." or "1)" at a line start
     (("point", "pts", "="), _POINTS),
     (("+",), _SCORE_DELTA),
     (("min",), _INTERVIEW_TIME),
     (("questions", "q&a"), _QUESTION_TIME),
-    (("round", "level", "loop", "l", "e"), _ROUND_LEVEL),
+    ((), _ROUND_LEVEL),  # "l5" and "e6" have no literal to test for: always run
     (("one",), _ONE),
 )
 
 
+@lru_cache(maxsize=8)
 def scenario_numbers(text: str) -> int:
-    """``count_numbers`` without the interview's own logistics (lowercased ``text``)."""
+    """``count_numbers`` without the interview's own logistics (lowercased ``text``).
+
+    Cached: vagueness and buzzword both count the same answer text of a question.
+    """
     for needles, rx in _LOGISTICS:
-        if any(n in text for n in needles):
+        if not needles or any(n in text for n in needles):
             text = rx.sub(" ", text)
     return count_numbers(text)
 
