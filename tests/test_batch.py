@@ -226,12 +226,9 @@ def test_approved_scenarios_are_never_overwritten(tmp_path: Path) -> None:
     assert [o.written for o in report.proposed] == [proposal]
     new = load_scenario(proposal)
     assert new.provenance.model == "fake:test" and new.id == approved.id
-    # The reviewer's notes carry over; the new text itself has not been reviewed yet.
-    assert new.review.model_dump() == {
-        "status": "draft",
-        "reviewer": "ana",
-        "notes": "answers checked",
-    }
+    # The new text has not been reviewed: no reviewer, and the old approval's notes do not ride
+    # along silently into its review.
+    assert new.review.model_dump() == {"status": "draft", "reviewer": "", "notes": ""}
     # The proposal is not a scenario of its own, and it satisfies the cache.
     assert proposal not in list_scenario_files(tmp_path)
     again = fake()

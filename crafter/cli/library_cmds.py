@@ -17,6 +17,7 @@ from crafter.errors import UsageError
 if TYPE_CHECKING:
     from crafter.domain import Scenario
     from crafter.pipeline.batch import (
+        Outcome,
         RegenOptions,
         RegenPlan,
         RegenProgress,
@@ -145,6 +146,10 @@ def _print_plan(plan: RegenPlan) -> None:
             out.print(f"         {problem}", markup=False)
 
 
+def _approved(o: Outcome) -> bool:
+    return o.item.scenario is not None and o.item.scenario.review.status == "approved"
+
+
 def _money(cost: float | None) -> str:
     return "unknown cost" if cost is None else f"${cost:.4f}"
 
@@ -153,7 +158,12 @@ def _print_report(report: RegenReport) -> None:
     out, err = out_console(), err_console()
     for o in report.outcomes:
         if o.ok and o.item.action == "propose":
-            out.print(f"proposed {o.written}  ({o.item.rel} is approved)", markup=False)
+            why = "is approved" if _approved(o) else "holds a person's edits"
+            out.print(
+                f"proposed {o.written}  ({o.item.rel} {why}; "
+                f"crafter diff {o.item.path} {o.written} shows what would change)",
+                markup=False,
+            )
         elif o.ok:
             out.print(f"drafted  {o.written}", markup=False)
     invalid = [i for i in report.plan.items if i.action == "invalid"]
@@ -166,8 +176,9 @@ def _print_report(report: RegenReport) -> None:
     plan = report.plan
     tokens = report.input_tokens + report.output_tokens
     note(
-        f"regen: {len(report.drafted)} drafted, {len(report.proposed)} proposed beside approved, "
-        f"{len(report.failed)} failed, {plan.count('fresh')} up to date, "
+        f"regen: {len(report.drafted)} drafted, {len(report.proposed)} proposed beside "
+        f"approved or edited, {len(report.failed)} failed, {plan.count('fresh')} up to date, "
+        f"{plan.count('kept')} kept (edited proposal), "
         f"{plan.count('retired')} retired, {len(invalid)} invalid; "
         f"{tokens:,} tokens, {_money(report.cost_usd)}, {report.seconds:.1f}s"
     )
@@ -191,7 +202,19 @@ def regen(
         typer.Option("--only", help="Only files matching this glob (path or name); repeatable."),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Redraft even when no input changed.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Redraft even when no input changed (edited scenarios still get a proposal).",
+        ),
+    ] = False,
+    overwrite_edits: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite-edits",
+            help="Redraft scenarios a person edited in place, after copying each to "
+            ".crafter/backups/ (approved ones still get a proposal beside them).",
+        ),
     ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be redrafted; call no model.")
@@ -224,7 +247,15 @@ def regen(
     if no_wait and not batch_api:
         raise UsageError("--no-wait only applies to --batch-api", hint="add --batch-api")
     options = RegenOptions(
-        model, concurrency, tuple(only or ()), force, dry_run, research, rounds, index_dir
+        model,
+        concurrency,
+        tuple(only or ()),
+        force,
+        dry_run,
+        research,
+        rounds,
+        index_dir,
+        overwrite_edits,
     )
     try:
         report = _regen(library, options, batch=(poll_interval, not no_wait) if batch_api else None)
@@ -287,7 +318,8 @@ def _regen(
         if options.dry_run:
             _print_plan(plan)
             note(
-                f"dry run: {len(plan.to_draft)} to draft, {plan.count('fresh')} up to date, "
+                f"dry run: {len(plan.to_draft)} to draft ({plan.count('propose')} beside the "
+                f"current file), {plan.count('fresh')} up to date, "
                 f"{plan.count('invalid')} invalid; no model was called"
             )
             return None

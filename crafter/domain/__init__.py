@@ -20,6 +20,9 @@ from crafter.domain.scenario import (
     Scenario,
     ScenarioContent,
     Trap,
+    content_digest,
+    edited_by_person,
+    stamp_generated,
 )
 from crafter.domain.text import PLACEHOLDER_PREFIX, is_placeholder, placeholder, slugify
 from crafter.domain.yamlio import (
@@ -55,6 +58,8 @@ __all__ = [
     "SchemaProblem",
     "Trap",
     "atomic_write_text",
+    "content_digest",
+    "edited_by_person",
     "is_placeholder",
     "load_scenario",
     "parse_scenario_text",
@@ -62,6 +67,7 @@ __all__ = [
     "save_new_scenario",
     "save_scenario",
     "slugify",
+    "stamp_generated",
     "to_yaml",
     "write_new_text",
 ]

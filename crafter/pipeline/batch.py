@@ -36,9 +36,11 @@ from crafter.domain import (
     Scenario,
     ScenarioFileError,
     atomic_write_text,
+    edited_by_person,
     load_scenario,
     save_new_scenario,
     to_yaml,
+    write_new_text,
 )
 from crafter.domain.library import (
     Library,
@@ -57,7 +59,8 @@ LOCK_NAME = "regen.lock"
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 64
 
-Action = Literal["draft", "propose", "fresh", "retired", "invalid"]
+# kept: not redrafted because its proposal file holds a person's edits.
+Action = Literal["draft", "propose", "fresh", "retired", "invalid", "kept"]
 
 
 def library_or_usage_error(root: Path, *, create: bool = False) -> Library:
@@ -146,6 +149,10 @@ class RegenOptions:
     research: bool | None = None
     rounds: int | None = None
     index_dir: Path | None = None
+    # Redraft scenarios a person edited in place (a backup goes to .crafter/backups/ first);
+    # without it their new draft goes beside them as <name>.proposed.yaml. Approved ones are
+    # never overwritten either way.
+    overwrite_edits: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,7 @@ class PlanItem:
     carry: Review | None = None  # the review block the new draft gets
     problems: tuple[str, ...] = ()
     recovered: bool = False  # written by an interrupted run that died before journalling it
+    backup: bool = False  # copy the current file aside first (--overwrite-edits on an edited file)
 
     @property
     def needs_draft(self) -> bool:
@@ -206,14 +214,22 @@ def _as_of(library: Library, scenario: Scenario) -> dt.date:
     return policy
 
 
-def _why(scenario: Scenario, provider: Provider, force: bool) -> str:
+def _why(scenario: Scenario, drafting: Drafting, provider: Provider, force: bool) -> str:
+    p = scenario.provenance
     if force:
         return "--force"
-    if not scenario.provenance.inputs_hash:
+    if not p.inputs_hash:
         return "no inputs hash recorded (not drafted by crafter)"
-    if scenario.provenance.model != provider.model_id:
-        return f"model {scenario.provenance.model} -> {provider.model_id}"
-    return "seed, level, prompt or corpus version changed"
+    if p.model != provider.model_id:
+        return f"model {p.model} -> {provider.model_id}"
+    if p.corpus_version != drafting.corpus_version:
+        # Recompute the key with the corpus version the scenario was drafted with: when that
+        # matches, nothing but the corpus changed.
+        request = DraftRequest(scenario.seed, scenario.level, scenario.as_of)
+        with contextlib.suppress(CrafterError):
+            if drafting.key(request, provider, corpus_version=p.corpus_version) == p.inputs_hash:
+                return f"only the corpus changed ({p.corpus_version} -> {drafting.corpus_version})"
+    return "seed, level, as-of date, prompts or research settings changed"
 
 
 def _load_valid(path: Path) -> Scenario | None:
@@ -223,8 +239,19 @@ def _load_valid(path: Path) -> Scenario | None:
         return None
 
 
+def _edit_reason(scenario: Scenario) -> str:
+    if scenario.provenance.content_hash is None:
+        return "no record of what crafter generated (hand-written or drafted by an older crafter)"
+    return "edited by a person since crafter drafted it"
+
+
 def _plan_one(
-    library: Library, path: Path, provider: Provider, drafting: Drafting, force: bool
+    library: Library,
+    path: Path,
+    provider: Provider,
+    drafting: Drafting,
+    force: bool,
+    overwrite_edits: bool = False,
 ) -> PlanItem:
     rel = library.relative(path)
     try:
@@ -240,32 +267,43 @@ def _plan_one(
     except CrafterError as exc:
         return PlanItem(path, rel, "invalid", "cannot be drafted", problems=(exc.message,))
     common: dict[str, Any] = {"key": key, "request": request, "scenario": scenario}
-    if scenario.review.status == "approved":
+    approved = scenario.review.status == "approved"
+    edited = edited_by_person(scenario)
+    if approved or (edited and not overwrite_edits):
         target = proposal_path(path)
         proposal = _load_valid(target) if target.exists() else None
         if not force and proposal is not None and proposal.provenance.inputs_hash == key:
-            return PlanItem(path, rel, "fresh", "approved; its proposal is up to date", **common)
+            return PlanItem(path, rel, "fresh", "its proposal is up to date", **common)
         if not force and scenario.provenance.inputs_hash == key:
-            return PlanItem(path, rel, "fresh", "approved and up to date", **common)
-        # A reviewer's notes on the approved text carry over; the new text itself is unreviewed.
-        carry = (
-            proposal.review
-            if proposal is not None
-            else Review(
-                status="draft", reviewer=scenario.review.reviewer, notes=scenario.review.notes
+            why_fresh = "approved and up to date" if approved else "up to date"
+            return PlanItem(path, rel, "fresh", why_fresh, **common)
+        if target.exists() and (proposal is None or edited_by_person(proposal)):
+            # A proposal a person has edited (or that no longer parses) is their work too.
+            return PlanItem(
+                path,
+                rel,
+                "kept",
+                f"{target.name} holds edits of its own: review it (crafter review) or move it "
+                "aside, then rerun",
+                **common,
             )
-        )
-        reason = "approved: new draft goes beside it; " + _why(scenario, provider, force)
-        return PlanItem(path, rel, "propose", reason, target=target, carry=carry, **common)
+        # The new text is unreviewed: it starts as a draft with no reviewer and no notes.
+        why = "approved" if approved else _edit_reason(scenario)
+        reason = f"{why}: new draft goes beside it as {target.name}; {_why(scenario, drafting, provider, force)}"
+        return PlanItem(path, rel, "propose", reason, target=target, carry=Review(), **common)
     if not force and scenario.provenance.inputs_hash == key:
         return PlanItem(path, rel, "fresh", "up to date", **common)
+    reason = _why(scenario, drafting, provider, force)
+    if edited:
+        reason = f"{_edit_reason(scenario)}, overwritten (--overwrite-edits; backup kept); {reason}"
     return PlanItem(
         path,
         rel,
         "draft",
-        _why(scenario, provider, force),
+        reason,
         target=path,
         carry=scenario.review,
+        backup=edited,
         **common,
     )
 
@@ -304,7 +342,10 @@ def plan_regen(
             f"--only {' '.join(options.only)} matches no scenario in {library.root}",
             hint=f"globs match paths relative to the library or file names, e.g. {names}",
         )
-    items = [_plan_one(library, f, provider, drafting, options.force) for f in chosen]
+    items = [
+        _plan_one(library, f, provider, drafting, options.force, options.overwrite_edits)
+        for f in chosen
+    ]
     record = Journal(library).last_run()
     resumed = record if record is not None and not record.finished else None
     if resumed is not None:
@@ -378,6 +419,7 @@ class Journal:
     """
 
     def __init__(self, library: Library) -> None:
+        self.library = library
         self.path = library.state_dir / JOURNAL_NAME
         self._lock = threading.Lock()
 
@@ -510,6 +552,19 @@ def library_lock(library: Library) -> Iterator[None]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+BACKUP_DIR = "backups"
+
+
+def backup_file(library: Library, path: Path) -> Path:
+    """Copy ``path`` into ``<library>/.crafter/backups/`` (atomically, never replacing an
+    earlier backup) before it is overwritten; returns the backup's path."""
+    rel = library.relative(path).replace("/", "__")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = library.state_dir / BACKUP_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_new_text(folder / f"{rel}.{stamp}.yaml", path.read_text(encoding="utf-8"))
 
 
 def remove_stale_temp_files(library: Library) -> int:
@@ -681,6 +736,8 @@ def _write_one(item: PlanItem, result: DraftResult, work: _Work, seconds: float)
         work.journal.append(
             {"event": "writing", "run": work.run.run, "file": item.rel, "sha256": digest}
         )
+        if item.backup:
+            backup_file(work.journal.library, item.target)
         atomic_write_text(item.target, text)
     except Exception as exc:
         return _failed(item, exc, work)

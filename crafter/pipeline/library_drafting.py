@@ -37,10 +37,17 @@ class Drafting:
     def research(self) -> bool:
         return self.index is not None
 
-    def key(self, request: DraftRequest, provider: Provider) -> str:
-        """The cache key a draft of ``request`` gets under these settings."""
+    def key(
+        self, request: DraftRequest, provider: Provider, *, corpus_version: str | None = None
+    ) -> str:
+        """The cache key a draft of ``request`` gets under these settings (``corpus_version``
+        replaces the current one, to ask whether only the corpus changed)."""
         return draft_inputs_key(
-            request, provider, self.index, self.rounds, corpus_version=self.corpus_version
+            request,
+            provider,
+            self.index,
+            self.rounds,
+            corpus_version=self.corpus_version if corpus_version is None else corpus_version,
         )
 
     def describe(self) -> str:
@@ -77,7 +84,7 @@ def library_drafting(
         raise UsageError(f"--rounds {rounds} is out of range", hint="use 0 to 5")
     if not _first(research, cfg.research, True):
         return Drafting(None, rounds)
-    from crafter.retrieval.index import CorpusIndex, source_label
+    from crafter.retrieval.index import CorpusIndex, ScopedIndex, source_label
 
     index = CorpusIndex(index_dir)
     labels = []
@@ -95,12 +102,15 @@ def library_drafting(
         labels.append(label)
         if known.get(label, {}).get("root") != str(folder.resolve()):
             index.add_source(folder, label, persist=not dry_run)
+    # Only the bundled corpus and this library's folders: sources other libraries or
+    # `crafter index --add` registered neither ground these drafts nor change their keys.
+    scoped = ScopedIndex(index, ("corpus", *labels))
     if dry_run:
-        version = index.expected_corpus_version()
+        version = scoped.expected_corpus_version()
     else:
         if sync is not None:
             sync(index)
         else:
             index.sync()
-        version = index.corpus_version
-    return Drafting(index, rounds, version, tuple(labels))
+        version = scoped.corpus_version
+    return Drafting(scoped, rounds, version, tuple(labels))

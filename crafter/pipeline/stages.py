@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from crafter.domain import Hook, Provenance, Question, Scenario, ScenarioContent, placeholder
 from crafter.domain.messages import Message
-from crafter.domain.scenario import CATEGORIES
+from crafter.domain.scenario import CATEGORIES, stamp_generated
 from crafter.evals.findings import Finding
 from crafter.pipeline.events import Cancelled, EventSink, StageEvent
 from crafter.pipeline.grounding import (
@@ -113,7 +113,7 @@ def research(
     max_docs: int = 8,
     exclude: frozenset[str] = frozenset(),
 ) -> StageRecord:
-    from crafter.retrieval.index import CorpusIndex, SearchHit
+    from crafter.retrieval.index import CorpusIndex, ScopedIndex, SearchHit
 
     started = time.perf_counter()
     usage = Usage()
@@ -121,7 +121,7 @@ def research(
         return _record(
             "research", None, "none", usage, started, Research(docs=[], notes=[]).model_dump()
         )
-    assert isinstance(index, CorpusIndex)
+    assert isinstance(index, CorpusIndex | ScopedIndex)
 
     def progress(stage: str, done: int, total: int) -> None:
         ctx.events(
@@ -360,7 +360,7 @@ def assemble(
         price_as_of=price_table().as_of if uses_model else None,
         inputs_hash=inputs_hash,
     )
-    return Scenario(
+    scenario = Scenario(
         id=slugify(content.title if ctx.model.generates_text else ctx.seed),
         seed=ctx.seed,
         as_of=ctx.as_of,
@@ -369,6 +369,7 @@ def assemble(
         provenance=provenance,
         **content.model_dump(),
     )
+    return stamp_generated(scenario)
 
 
 # -- 4. critique and 5. revise -------------------------------------------------------------------

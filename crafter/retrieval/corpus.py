@@ -265,7 +265,12 @@ def duplicate_problems(docs: Iterable[CorpusDoc]) -> list[CorpusProblem]:
 
 def corpus_version(docs: Iterable[CorpusDoc]) -> str:
     """A short hash of every document's id and content: changes whenever the corpus does."""
+    return version_of((d.source, d.id, d.content_hash) for d in docs)
+
+
+def version_of(entries: Iterable[tuple[str, str, str]]) -> str:
+    """The corpus version of (source, id, content hash) entries, in any order."""
     digest = hashlib.sha256()
-    for doc in sorted(docs, key=lambda d: (d.source, d.id)):
-        digest.update(f"{doc.source}\0{doc.id}\0{doc.content_hash}\n".encode())
+    for source, doc_id, chash in sorted(entries):
+        digest.update(f"{source}\0{doc_id}\0{chash}\n".encode())
     return digest.hexdigest()[:12]

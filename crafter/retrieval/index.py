@@ -29,7 +29,13 @@ from typing import Any, TypeVar, cast
 from crafter.domain.atomic import atomic_write_text
 from crafter.errors import UsageError
 from crafter.retrieval.chunks import Chunk, chunk_doc, doc_key
-from crafter.retrieval.corpus import CorpusDoc, CorpusProblem, corpus_version, load_corpus
+from crafter.retrieval.corpus import (
+    CorpusDoc,
+    CorpusProblem,
+    corpus_version,
+    load_corpus,
+    version_of,
+)
 from crafter.retrieval.embedding import MODEL_NAME
 
 log = logging.getLogger("crafter.retrieval")
@@ -588,6 +594,40 @@ class CorpusIndex:
             )
         del manifest["sources"][label]
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+
+
+class ScopedIndex:
+    """A view of an index limited to some sources (the bundled corpus and a library's own
+    folders): it searches and versions only those, so documents another library or
+    ``crafter index --add`` registered neither ground its drafts nor change its cache keys."""
+
+    def __init__(self, index: CorpusIndex, sources: Iterable[str]) -> None:
+        self.index = index
+        self.scope = frozenset(sources)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.index, name)
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.index.documents().items() if v.get("source") in self.scope}
+
+    @property
+    def corpus_version(self) -> str:
+        if not self.index.corpus_version:
+            return ""
+        return version_of((v["source"], v["id"], v["hash"]) for v in self.documents().values())
+
+    def expected_corpus_version(self) -> str:
+        docs, _ = self.index.load_documents()
+        return corpus_version(d for d in docs if d.source in self.scope)
+
+    def search(
+        self, query: str, k: int = 5, *, mode: str = "hybrid", exclude: Iterable[str] = ()
+    ) -> list[SearchHit]:
+        outside = {
+            key for key, v in self.index.documents().items() if v.get("source") not in self.scope
+        }
+        return self.index.search(query, k, mode=mode, exclude={*exclude, *outside})
 
 
 def source_label(root: Path) -> str:
