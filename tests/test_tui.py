@@ -400,6 +400,70 @@ async def test_leaving_unsaved_changes_asks_first(tmp_path: Path) -> None:
         assert len(app.screen_stack) == 1
 
 
+async def test_ctrl_q_with_unsaved_changes_asks_before_quitting(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(ScenarioScreen(scaffold_scenario()))
+        screen = app.screen
+        await pilot.press("ctrl+q")
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("n")
+        assert app.screen is screen and app.is_running
+        # From another mode the unsaved draft still counts.
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LibraryScreen))
+        await pilot.press("ctrl+q")
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.return_code in (0, None)
+
+
+async def test_ctrl_q_with_nothing_unsaved_quits_at_once(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_saving_an_edited_approved_scenario_returns_it_to_draft(tmp_path: Path) -> None:
+    from crafter.domain.library import apply_review
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    approved = apply_review(scaffold_scenario(), "approved", "ana", "checked the answers")
+    path = save_new_scenario(approved, lib)
+    app = create_app(path, as_of=DAY, runs_root=tmp_path / "runs", statuses=statuses)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ScenarioScreen))
+        screen = app.screen
+        assert isinstance(screen, ScenarioScreen)
+        screen.scenario.premise = "A person rewrote the premise: 400 questions a week."
+        screen.dirty = True
+        assert screen.action_save()
+    saved = load_scenario(path)
+    assert saved.premise.startswith("A person rewrote")
+    assert saved.review.status == "draft" and saved.review.reviewer == ""
+    assert saved.review.notes == "checked the answers"
+
+
+async def test_saving_an_approved_scenario_unchanged_keeps_its_approval(tmp_path: Path) -> None:
+    from crafter.domain.library import apply_review
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    path = save_new_scenario(apply_review(scaffold_scenario(), "approved", "ana"), lib)
+    app = create_app(path, as_of=DAY, runs_root=tmp_path / "runs", statuses=statuses)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ScenarioScreen))
+        screen = app.screen
+        assert isinstance(screen, ScenarioScreen)
+        assert screen.action_save()
+    saved = load_scenario(path)
+    assert saved.review.status == "approved" and saved.review.reviewer == "ana"
+
+
 # -- the library ----------------------------------------------------------------------------
 
 

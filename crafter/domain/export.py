@@ -11,7 +11,6 @@ import re
 from typing import Literal
 
 from crafter.domain.scenario import Scenario
-from crafter.domain.text import is_placeholder
 
 Packet = Literal["candidate", "interviewer"]
 PACKETS: tuple[str, ...] = ("candidate", "interviewer")
@@ -152,21 +151,9 @@ def interviewer_markdown(s: Scenario) -> str:
 
 
 def _placeholder_count(s: Scenario) -> int:
-    count = 0
+    from crafter.domain.scenario import placeholder_fields
 
-    def walk(value: object) -> None:
-        nonlocal count
-        if isinstance(value, str):
-            count += is_placeholder(value)
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(s.model_dump(exclude={"provenance", "review"}))
-    return count
+    return len(placeholder_fields(s))
 
 
 def to_markdown(scenario: Scenario, packet: Packet) -> str:

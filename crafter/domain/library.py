@@ -16,7 +16,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from crafter.domain.scenario import Level, Review, ReviewStatus, Scenario
+from crafter.domain.scenario import Level, Review, ReviewStatus, Scenario, content_digest
 from crafter.domain.yamlio import ScenarioFileError, load_scenario, save_scenario
 
 CONFIG_NAME = "crafter.toml"
@@ -201,6 +201,27 @@ def apply_review(
             "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         ) from None
     return scenario.model_copy(update={"review": review})
+
+
+def review_after_edit(original: Scenario, edited: Scenario) -> tuple[Scenario, str | None]:
+    """The scenario to save after a person edited ``original`` into ``edited``.
+
+    A review vouches for the text it read: when the content of a reviewed or approved scenario
+    changed, the review goes back to draft (its notes kept, the signature dropped) and the
+    message says so. Otherwise ``edited`` is returned as it is, with None.
+    """
+    status = original.review.status
+    if status not in _SIGNED_STATUSES or content_digest(original) == content_digest(edited):
+        return edited, None
+    if edited.review.status != status or edited.review.reviewer != original.review.reviewer:
+        return edited, None  # the person changed the review block themselves: theirs to decide
+    who = f" by {original.review.reviewer}" if original.review.reviewer else ""
+    review = Review(status="draft", reviewer="", notes=edited.review.notes)
+    message = (
+        f"this scenario was {status}{who}; the edit returns it to draft, so it needs a new "
+        f"review (crafter review FILE --status {status} --by NAME)"
+    )
+    return edited.model_copy(update={"review": review}), message
 
 
 @dataclass(frozen=True)

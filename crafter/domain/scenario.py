@@ -243,3 +243,28 @@ def edited_by_person(scenario: Scenario) -> bool:
     the text may hold a person's work."""
     recorded = scenario.provenance.content_hash
     return recorded is None or recorded != content_digest(scenario)
+
+
+def placeholder_fields(scenario: Scenario) -> list[tuple[str, str]]:
+    """(field path, text) of every content field still holding a TODO(interviewer) placeholder,
+    in file order; lint and the interviewer packet both count these."""
+    from crafter.domain.text import is_placeholder
+
+    out: list[tuple[str, str]] = []
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, str):
+            if is_placeholder(value):
+                out.append((path, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+
+    data = scenario.model_dump(mode="json", exclude={"provenance", "review"})
+    for name in FIELD_ORDER:
+        if name in data:
+            walk(data[name], name)
+    return out

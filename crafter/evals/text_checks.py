@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from crafter.domain import PLACEHOLDER_PREFIX
+from crafter.domain.scenario import placeholder_fields
 from crafter.evals.document import LintDoc, Segment
 from crafter.evals.findings import Finding, excerpt
 from crafter.evals.knowledge import FastPattern, Knowledge
@@ -141,19 +142,24 @@ def _segments(doc: LintDoc, part: str | None = None) -> Iterator[Segment]:
 
 def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
     findings: list[Finding] = []
+    # Each placeholder at its own field and line, so an editor jump or a CI annotation lands on
+    # it; the interviewer packet counts the same segments.
     if doc.scenario is not None:
-        placeholders = [s for s in doc.segments if PLACEHOLDER_PREFIX in s.text]
-        if placeholders:
-            first = placeholders[0]
-            findings.append(
-                Finding(
-                    "vagueness", "error",
-                    f"{len(placeholders)} field(s) still hold TODO(interviewer) placeholders",
-                    evidence=excerpt(first.text, 0, min(len(first.text), 80), 0),
-                    location=first.location,
-                    suggestion="fill each TODO(interviewer) with this company's facts and your prepared answers",
-                )
-            )  # fmt: skip
+        placeholders = placeholder_fields(doc.scenario)
+    else:
+        placeholders = [(s.location, s.text) for s in doc.segments if PLACEHOLDER_PREFIX in s.text]
+    for n, (where, text) in enumerate(placeholders, start=1):
+        findings.append(
+            Finding(
+                "vagueness", "error",
+                f"placeholder {n} of {len(placeholders)}: {where} still holds a "
+                "TODO(interviewer) for you to fill",
+                evidence=excerpt(text, 0, min(len(text), 80), 0),
+                location=where,
+                suggestion="replace it with this company's facts or your prepared answer",
+            )
+        )  # fmt: skip
+    if doc.scenario is not None:
         if len(doc.scenario.hooks) < 3:
             findings.append(
                 Finding(

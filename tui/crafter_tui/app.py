@@ -96,6 +96,29 @@ class CrafterApp(App[None]):
             answered,
         )
 
+    def _unsaved(self) -> bool:
+        """Whether any open screen, in any mode, holds changes not yet saved."""
+        stacks = getattr(self, "_screen_stacks", {}) or {"": self.screen_stack}
+        return any(getattr(screen, "dirty", False) for stack in stacks.values() for screen in stack)
+
+    async def action_quit(self) -> None:
+        """Quit; with unsaved changes anywhere, ask first (Ctrl+Q and the palette both come here)."""
+        if not self._unsaved():
+            self.exit()
+            return
+        from crafter_tui.screens.confirm import ConfirmScreen
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.exit()
+
+        await self.push_screen(
+            ConfirmScreen(
+                "A scenario has unsaved changes. Quit and lose them?", yes="Quit", no="Stay"
+            ),
+            answered,
+        )
+
     async def _back_to_seed(self) -> None:
         while len(self.screen_stack) > 1:
             await self.pop_screen()

@@ -81,6 +81,8 @@ class ScenarioScreen(CrafterScreen):
     ) -> None:
         super().__init__()
         self.scenario = scenario
+        # The scenario as it was on disk, to tell whether a save edits reviewed content.
+        self.saved = scenario.model_copy(deep=True)
         self.path = path
         self.dirty = path is None
         self._findings = list(findings) if findings is not None else None
@@ -250,19 +252,32 @@ class ScenarioScreen(CrafterScreen):
 
     # -- saving and exporting -----------------------------------------------------------------
     def action_save(self) -> bool:
+        from crafter.domain.library import review_after_edit
+
         library = self.services.library
+        scenario, reopened = review_after_edit(self.saved, self.scenario)
         try:
             if self.path is None:
                 library.mkdir(parents=True, exist_ok=True)
-                self.path = save_new_scenario(self.scenario, library)
+                self.path = save_new_scenario(scenario, library)
             else:
-                save_scenario(self.scenario, self.path)
+                save_scenario(scenario, self.path)
         except OSError as exc:
             self.notify(f"Not saved: {exc}", title="Save", severity="error", timeout=10)
             return False
+        self.scenario = scenario
+        self.saved = scenario.model_copy(deep=True)
         self.dirty = False
         self._update_title()
-        self.notify(f"Saved {self.path}", title="Save")
+        if reopened is not None:
+            self.notify(
+                f"Saved {self.path}: {reopened}",
+                title="Review reset",
+                severity="warning",
+                timeout=12,
+            )
+        else:
+            self.notify(f"Saved {self.path}", title="Save")
         return True
 
     def action_export(self, packet: str) -> None:
