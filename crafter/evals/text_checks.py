@@ -159,16 +159,15 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 suggestion="replace it with this company's facts or your prepared answer",
             )
         )  # fmt: skip
-    if doc.scenario is not None:
-        if len(doc.scenario.hooks) < 3:
-            findings.append(
-                Finding(
-                    "vagueness", "warning",
-                    f"only {len(doc.scenario.hooks)} hook(s): too little to force design decisions",
-                    location="hooks",
-                    suggestion="add hooks from the domain: data limits, error costs, scale, policy",
-                )
-            )  # fmt: skip
+    if doc.scenario is not None and len(doc.scenario.hooks) < 3:
+        findings.append(
+            Finding(
+                "vagueness", "warning",
+                f"only {len(doc.scenario.hooks)} hook(s): too little to force design decisions",
+                location="hooks",
+                suggestion="add hooks from the domain: data limits, error costs, scale, policy",
+            )
+        )  # fmt: skip
     text = doc.text
     filled = "\n".join(s.low for s in _segments(doc) if PLACEHOLDER_PREFIX not in s.text)
     words = len(filled.split())
