@@ -59,7 +59,10 @@ class FoundDoc(_Strict):
     url: str
     source: str
     snippet: str
-    hook_material: str = ""
+    # What the write-up states (may be presented as "Seen at <org>") and the design questions we
+    # infer from it (attributed to nobody).
+    reported: list[str] = Field(default_factory=list)
+    design_questions: list[str] = Field(default_factory=list)
     questions: list[int] = Field(default_factory=list)
 
 

@@ -113,6 +113,7 @@ def research(
     max_docs: int = 8,
     exclude: frozenset[str] = frozenset(),
 ) -> StageRecord:
+    from crafter.retrieval.corpus import DESIGN_QUESTIONS, REPORTED, bullets
     from crafter.retrieval.index import CorpusIndex, ScopedIndex, SearchHit
 
     started = time.perf_counter()
@@ -156,7 +157,9 @@ def research(
         docs.append(
             FoundDoc(
                 id=hit.id, title=hit.title, org=hit.org, year=hit.year, url=hit.url, source=hit.source,
-                snippet=hit.snippet, hook_material=sections.get("Hook material", "")[:1500],
+                snippet=hit.snippet,
+                reported=[b[:600] for b in bullets(sections.get(REPORTED, ""))][:8],
+                design_questions=[b[:600] for b in bullets(sections.get(DESIGN_QUESTIONS, ""))][:8],
                 questions=asked[doc_id],
             )
         )  # fmt: skip
@@ -180,11 +183,8 @@ def research(
                 )
             )
     else:
-        notes = [
-            Note(doc_id=d.id, note=b)
-            for d in docs
-            for b in _bullets(d.hook_material)[:MAX_NOTES_PER_DOC]
-        ]
+        # Without a model, notes are the write-ups' own reported bullets, never our inferences.
+        notes = [Note(doc_id=d.id, note=b) for d in docs for b in d.reported[:MAX_NOTES_PER_DOC]]
     return _record(
         "research",
         ctx.research_model,
@@ -193,11 +193,6 @@ def research(
         started,
         Research(docs=docs, notes=notes).model_dump(),
     )
-
-
-def _bullets(text: str) -> list[str]:
-    parts = [p.strip(" -*\n") for p in re.split(r"(?:^|\s)- ", text) if p.strip(" -*\n")]
-    return [p[:600] for p in parts]
 
 
 # -- 3. draft -------------------------------------------------------------------------------------
@@ -301,16 +296,17 @@ def scaffold_draft(ctx: Ctx, res: Research) -> DraftOutput:
         if not note:
             continue
         cat = _category(note)
-        decision = (
-            kit["hooks"].get(cat, {}).get("decision")
-            or "which design choice this peculiarity forces here"
-        )
+        # The decision comes from the document's own design questions (ours, not the company's),
+        # so it names what this peculiarity forces rather than a generic placeholder.
+        decision = next(iter(d.design_questions), "") or kit["hooks"].get(cat, {}).get("decision")
+        if not decision:
+            continue
         hooks.append(
             Hook(
                 id=f"h{len(hooks) + 1}",
                 detail=f"Seen at {d.org} ({d.year}): {note[:900]} "
                 + placeholder("does this hold for us? restate it with our own facts or drop it"),
-                decision_forced=decision[:1].upper() + decision[1:],
+                decision_forced=(decision[:1].upper() + decision[1:])[:1500],
                 category=cat if cat in CATEGORIES else "domain",
                 refs=[d.id],
             )

@@ -14,9 +14,18 @@ import yaml
 
 KINDS = ("blog", "paper", "talk")
 REQUIRED_KEYS = ("id", "title", "org", "year", "url", "kind", "domains", "source_list")
-OPTIONAL_KEYS = ("also_at",)
-SECTIONS = ("Problem", "Approach", "Figures", "Hook material")
+OPTIONAL_KEYS = ("also_at", "checked")
+# How a document's facts were checked (docs/corpus-format.md): against the write-up's text, an
+# abstract or partial copy only, nothing readable, or not yet re-checked since it was written.
+CHECKED = ("source", "abstract", "none", "unaudited")
+# What the write-up states (may be shown as "Seen at <org>") is kept apart from the decisions we
+# infer from it (attributed to nobody).
+REPORTED = "Reported"
+DESIGN_QUESTIONS = "Design questions"
+SECTIONS = ("Problem", "Approach", "Figures", REPORTED, DESIGN_QUESTIONS)
 OPTIONAL_SECTIONS = ("Since then",)
+ORGS_FILE = "orgs.yaml"
+_ID_YEAR = re.compile(r"-((?:19|20)\d\d)-")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _FRONT = re.compile(r"^---\n(.*?)\n---\n", re.S)
@@ -52,13 +61,35 @@ class CorpusDoc:
     source: str = "corpus"
     also_at: tuple[str, ...] = ()
     content_hash: str = ""
+    checked: str = "unaudited"
 
     def section(self, name: str) -> str:
         return next((body for head, body in self.sections if head == name), "")
 
     @property
+    def reported(self) -> list[str]:
+        """The bullets the write-up itself states."""
+        return bullets(self.section(REPORTED))
+
+    @property
+    def design_questions(self) -> list[str]:
+        """The decisions we infer from the write-up (nobody's claim)."""
+        return bullets(self.section(DESIGN_QUESTIONS))
+
+    @property
     def urls(self) -> tuple[str, ...]:
         return (self.url, *self.also_at)
+
+
+def bullets(text: str) -> list[str]:
+    """The ``- `` bullets of a section, each joined onto one line."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(("- ", "* ")):
+            out.append(line[2:].strip())
+        elif out and line.startswith("  ") and line.strip():
+            out[-1] += " " + line.strip()
+    return [b for b in out if b]
 
 
 @dataclass
@@ -92,8 +123,53 @@ def _key_line(front: str, key: str) -> int:
     return front.count("\n", 0, m.start()) + 2 if m else 2
 
 
+@dataclass(frozen=True)
+class OrgTable:
+    """One spelling per organisation: canonical names, and other spellings mapped to them."""
+
+    canonical: frozenset[str]
+    aliases: dict[str, str]
+
+    def problem(self, org: str) -> str | None:
+        if org in self.canonical:
+            return None
+        if org in self.aliases:
+            return f"org {org!r} is spelled {self.aliases[org]!r} in this corpus ({ORGS_FILE})"
+        folded = _fold(org)
+        near = next((c for c in sorted(self.canonical) if _fold(c) == folded), None)
+        if near is not None:
+            return f"org {org!r} is spelled {near!r} in this corpus ({ORGS_FILE})"
+        return f"org {org!r} is not in {ORGS_FILE}: add it there (with any other spellings)"
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def load_org_table(root: Path) -> tuple[OrgTable | None, list[CorpusProblem]]:
+    """The corpus's ``orgs.yaml`` (``Canonical: [alias, ...]``), or None when it has none."""
+    path = Path(root) / ORGS_FILE
+    if not path.is_file():
+        return None, []
+    try:
+        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return None, [CorpusProblem(path, 1, f"cannot read the organisation table: {exc}")]
+    if not isinstance(raw, dict):
+        return None, [CorpusProblem(path, 1, "must map each canonical name to a list of aliases")]
+    aliases: dict[str, str] = {}
+    for name, others in raw.items():
+        for other in others or []:
+            aliases[str(other)] = str(name)
+    return OrgTable(frozenset(str(k) for k in raw), aliases), []
+
+
 def parse_doc(
-    path: Path, text: str, *, source: str = "corpus"
+    path: Path,
+    text: str,
+    *,
+    source: str = "corpus",
+    orgs: OrgTable | None = None,
 ) -> tuple[CorpusDoc | None, list[CorpusProblem]]:
     """Parse and validate one corpus file; problems carry file:line."""
     problems: list[CorpusProblem] = []
@@ -131,6 +207,27 @@ def parse_doc(
         bad(_key_line(front, "id"), f"id {doc_id!r} must be lowercase letters, digits and hyphens")
     if path.stem != doc_id:
         bad(_key_line(front, "id"), f"id {doc_id!r} does not match the file name {path.name!r}")
+    id_year = _ID_YEAR.search(doc_id)
+    if (
+        id_year is not None
+        and isinstance(meta["year"], int)
+        and int(id_year.group(1)) != meta["year"]
+    ):
+        bad(
+            _key_line(front, "id"),
+            f"id {doc_id!r} carries the year {id_year.group(1)} but year is {meta['year']}: "
+            "rename the file and id, or fix the year",
+        )
+    if orgs is not None:
+        org_problem = orgs.problem(str(meta["org"]))
+        if org_problem:
+            bad(_key_line(front, "org"), org_problem)
+    checked = meta.get("checked", "unaudited")
+    if checked not in CHECKED:
+        bad(
+            _key_line(front, "checked"),
+            f"checked must be one of {', '.join(CHECKED)}, got {checked!r}",
+        )
     if not isinstance(meta["title"], str) or not meta["title"].strip():
         bad(_key_line(front, "title"), "title must be a non-empty string")
     year = meta["year"]
@@ -180,6 +277,8 @@ def parse_doc(
             )
         elif not content:
             bad(line, f"section '## {name}' is empty")
+        elif name in (REPORTED, DESIGN_QUESTIONS) and not bullets(content):
+            bad(line, f"section '## {name}' needs '- ' bullets, one per item")
     if problems:
         return None, problems
     doc = CorpusDoc(
@@ -196,6 +295,7 @@ def parse_doc(
         source=source,
         also_at=tuple(also_at),
         content_hash=content_hash(text),
+        checked=str(checked),
     )
     return doc, problems
 
@@ -207,13 +307,15 @@ def iter_corpus_files(root: Path) -> Iterator[Path]:
 def load_corpus(root: Path, *, source: str = "corpus") -> LoadResult:
     """Load every document under ``root``; bad files are reported and skipped, the rest load."""
     result = LoadResult()
+    orgs, org_problems = load_org_table(root)
+    result.problems.extend(org_problems)
     for path in iter_corpus_files(root):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             result.problems.append(CorpusProblem(path, 1, f"cannot read as UTF-8 text: {exc}"))
             continue
-        doc, problems = parse_doc(path, text, source=source)
+        doc, problems = parse_doc(path, text, source=source, orgs=orgs)
         result.problems.extend(problems)
         if doc is not None:
             result.docs.append(doc)
