@@ -97,10 +97,13 @@ def index(
         idx.add_source(add, label)
         note(f"added user corpus '{label}' from {add}")
     report = sync_with_progress(idx, rebuild=rebuild)
+    for line in report.notes:
+        note(line)
+    reused = f" ({report.chunks_reused} from precomputed vectors)" if report.chunks_reused else ""
     note(
         f"index {idx.dir}: {report.added} added, {report.updated} updated, {report.removed} removed, "
-        f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s; "
-        f"corpus version {report.corpus_version}"
+        f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded{reused} in "
+        f"{report.seconds:.1f}s; corpus version {report.corpus_version}"
     )
 
 

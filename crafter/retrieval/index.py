@@ -93,7 +93,9 @@ class SyncReport:
     removed: int = 0
     unchanged: int = 0
     chunks_embedded: int = 0
+    chunks_reused: int = 0  # taken from the precomputed vectors shipped with the corpus
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
     corpus_version: str = ""
     problems: list[CorpusProblem] = field(default_factory=list)
 
@@ -139,8 +141,11 @@ class CorpusIndex:
         *,
         chroma_url: str | None = None,
         corpus_dir: Path | None = None,
+        vectors_dir: Path | None = None,
     ) -> None:
         self.dir = Path(index_dir) if index_dir else default_index_dir()
+        # Precomputed vectors for the bundled corpus (None: the package's own).
+        self.vectors_dir = vectors_dir
         self.chroma_url = chroma_url
         self.corpus_dir = corpus_dir or builtin_corpus_dir()
         self._collection: Any = None
@@ -254,7 +259,7 @@ class CorpusIndex:
         new_chunks: list[Chunk] = []
         for d in changed:
             new_chunks.extend(chunk_doc(d))
-        self._embed_and_add(collection, new_chunks, progress)
+        self._embed_and_add(collection, new_chunks, progress, report)
         for c in new_chunks:
             chunks[c.chunk_id] = c
         by_doc: dict[str, list[str]] = {}
@@ -272,7 +277,7 @@ class CorpusIndex:
                 "source": d.source, "kind": d.kind, "domains": list(d.domains),
             }  # fmt: skip
         report.removed = len(removed)
-        report.chunks_embedded = len(new_chunks)
+        report.chunks_embedded = len(new_chunks) - report.chunks_reused
         manifest["docs"] = known
         manifest["corpus_version"] = report.corpus_version
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -329,15 +334,35 @@ class CorpusIndex:
         shutil.rmtree(self.dir / "chroma", ignore_errors=True)
 
     def _embed_and_add(
-        self, collection: Any, chunks: list[Chunk], progress: Progress | None
+        self,
+        collection: Any,
+        chunks: list[Chunk],
+        progress: Progress | None,
+        report: SyncReport | None = None,
     ) -> None:
-        from crafter.retrieval.embedding import shared_embedder
+        import numpy as np
 
-        embedder = shared_embedder()
+        from crafter.retrieval.embedding import shared_embedder
+        from crafter.retrieval.shipped_vectors import load_shipped
+
+        shipped, problem = load_shipped(self.vectors_dir) if chunks else (None, None)
+        if problem:
+            log.warning("%s", problem)
+            if report is not None:
+                report.notes.append(problem)
         step = 64
         for start in range(0, len(chunks), step):
             part = chunks[start : start + step]
-            vectors = embedder.embed([c.embed_text for c in part])
+            known = [shipped.get(c.embed_text) if shipped is not None else None for c in part]
+            missing = [i for i, v in enumerate(known) if v is None]
+            fresh = (
+                shared_embedder().embed([part[i].embed_text for i in missing]) if missing else []
+            )
+            for i, vec in zip(missing, fresh, strict=True):
+                known[i] = vec
+            vectors = np.stack([v for v in known if v is not None])
+            if report is not None:
+                report.chunks_reused += len(part) - len(missing)
             collection.upsert(
                 ids=[c.chunk_id for c in part],
                 embeddings=[v.tolist() for v in vectors],

@@ -1,0 +1,122 @@
+"""Precomputed vectors for the bundled corpus, so a fresh install does not embed text we already did.
+
+Two files in ``crafter/data/``: ``corpus_vectors.f16`` (n x 384 little-endian float16 rows) and
+``corpus_vectors.json`` (format, the embedder's sha256, the dimension, the row count, the sha256 of
+the vector file and one key per row: a hash of the exact text that was embedded). A chunk whose
+text hash is listed reuses its row; anything a user edited or added is embedded as usual. A file
+that does not verify (another embedder, a wrong size, a changed byte) is ignored with a message,
+never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crafter.retrieval.embedding import DIMENSIONS, MODEL_SHA256
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FORMAT = 1
+VECTORS_NAME = "corpus_vectors.f16"
+META_NAME = "corpus_vectors.json"
+
+
+def text_key(text: str) -> str:
+    """The key of one embedded text (chunk content hash)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class ShippedVectors:
+    rows: dict[str, int]
+    matrix: Any  # np.ndarray (n, DIMENSIONS) float16
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def get(self, text: str) -> np.ndarray | None:
+        row = self.rows.get(text_key(text))
+        if row is None:
+            return None
+        import numpy as np
+
+        return np.asarray(self.matrix[row], dtype=np.float32)
+
+
+def default_location() -> Path:
+    from crafter.resources import package_data
+
+    return package_data(VECTORS_NAME).parent
+
+
+def load_shipped(folder: Path | None = None) -> tuple[ShippedVectors | None, str | None]:
+    """The verified vectors in ``folder`` (default: the package's), or None and why not.
+
+    No files at all is not a problem (None, None): a source tree may not have built them yet.
+    """
+    folder = Path(folder) if folder is not None else default_location()
+    meta_path, vec_path = folder / META_NAME, folder / VECTORS_NAME
+    if not meta_path.is_file() and not vec_path.is_file():
+        return None, None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data = vec_path.read_bytes()
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return None, f"precomputed vectors ignored: cannot read them ({exc}); embedding instead"
+    problem = _verify(meta, data)
+    if problem:
+        return None, f"precomputed vectors in {folder} ignored ({problem}); embedding instead"
+    import numpy as np
+
+    matrix = np.frombuffer(data, dtype="<f2").reshape(len(meta["keys"]), DIMENSIONS)
+    return ShippedVectors({k: i for i, k in enumerate(meta["keys"])}, matrix), None
+
+
+def _verify(meta: Any, data: bytes) -> str | None:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return "unknown format"
+    if meta.get("embedder_sha256") != MODEL_SHA256:
+        return "made with another embedding model"
+    if meta.get("dimensions") != DIMENSIONS:
+        return "wrong dimension"
+    keys = meta.get("keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        return "no key list"
+    if len(data) != len(keys) * DIMENSIONS * 2:
+        return f"{len(data)} bytes for {len(keys)} rows"
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        return "the vector file's checksum does not match"
+    return None
+
+
+def write_shipped(folder: Path, texts: Sequence[str], vectors: np.ndarray) -> Path:
+    """Write the vector pair for ``texts`` (deduplicated by key, sorted) atomically."""
+    import numpy as np
+
+    from crafter.domain.atomic import atomic_write_text
+
+    rows: dict[str, np.ndarray] = {}
+    for text, vec in zip(texts, vectors, strict=True):
+        rows.setdefault(text_key(text), vec)
+    keys = sorted(rows)
+    matrix = np.stack([rows[k] for k in keys]).astype("<f2") if keys else np.zeros((0, DIMENSIONS))
+    data = matrix.astype("<f2").tobytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{VECTORS_NAME}.tmp"
+    tmp.write_bytes(data)
+    tmp.replace(folder / VECTORS_NAME)
+    meta = {
+        "format": FORMAT,
+        "embedder_sha256": MODEL_SHA256,
+        "dimensions": DIMENSIONS,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "keys": keys,
+    }
+    atomic_write_text(folder / META_NAME, json.dumps(meta, separators=(",", ":")) + "\n")
+    return folder / VECTORS_NAME
