@@ -355,11 +355,10 @@ class CorpusIndex:
             part = chunks[start : start + step]
             known = [shipped.get(c.embed_text) if shipped is not None else None for c in part]
             missing = [i for i, v in enumerate(known) if v is None]
-            fresh = (
-                shared_embedder().embed([part[i].embed_text for i in missing]) if missing else []
-            )
-            for i, vec in zip(missing, fresh, strict=True):
-                known[i] = vec
+            if missing:
+                fresh = shared_embedder().embed([part[i].embed_text for i in missing])
+                for i, vec in zip(missing, fresh, strict=True):
+                    known[i] = vec
             vectors = np.stack([v for v in known if v is not None])
             if report is not None:
                 report.chunks_reused += len(part) - len(missing)
