@@ -81,36 +81,92 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _line_index(text: str, root: yaml.Node | None = None) -> dict[tuple[int | str, ...], int]:
-    """Map each YAML node path to its 1-based line so schema errors can point at a line."""
-    index: dict[tuple[int | str, ...], int] = {}
+# A scenario is a few hundred nodes a few levels deep. Aliases let a few hundred bytes stand for
+# billions of nodes once expanded (a "billion laughs" file), and deep nesting overflows recursion.
+MAX_NODES = 200_000
+MAX_DEPTH = 64
 
-    def walk(node: yaml.Node, path: tuple[int | str, ...]) -> None:
+
+class YAMLBudgetError(yaml.YAMLError):
+    """A YAML document too large once aliases are expanded, or nested too deep."""
+
+    def __init__(self, problem: str, line: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line
+
+
+def check_budget(root: yaml.Node) -> None:
+    """Refuse a document whose expanded tree exceeds MAX_NODES nodes or MAX_DEPTH levels.
+
+    Counts every visit, so a node reached through many aliases counts each time: that is the
+    size the data would have after construction, validation or dumping.
+    """
+    visits = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        visits += 1
+        if visits > MAX_NODES:
+            raise YAMLBudgetError(
+                f"more than {MAX_NODES:,} values once aliases are expanded: refusing to expand "
+                "(scenario files need no '&anchor'/'*alias')",
+                node.start_mark.line + 1,
+            )
+        if depth > MAX_DEPTH:
+            raise YAMLBudgetError(
+                f"nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1
+            )
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+
+
+def _line_index(text: str, root: yaml.Node | None = None) -> dict[tuple[int | str, ...], int]:
+    """Map each YAML node path to its 1-based line so schema errors can point at a line.
+
+    Iterative, and a node reached again through an alias is not walked again.
+    """
+    index: dict[tuple[int | str, ...], int] = {}
+    if root is None:
+        try:
+            root = yaml.compose(text, Loader=_Loader)
+            if root is not None:
+                check_budget(root)
+        except yaml.YAMLError:
+            return index
+    if root is None:
+        return index
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
         index[path] = node.start_mark.line + 1
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else str(key)
                 index[(*path, name)] = key.start_mark.line + 1
-                walk(value, (*path, name))
+                stack.append((value, (*path, name)))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    if root is None:
-        try:
-            root = yaml.compose(text, Loader=_Loader)
-        except yaml.YAMLError:
-            return index
-    if root is not None:
-        walk(root, ())
+                stack.append((item, (*path, i)))
     return index
 
 
 def load_with_lines(text: str) -> tuple[Any, dict[tuple[int | str, ...], int]]:
-    """Parse YAML once into data and a node-path -> line index (raises yaml.YAMLError)."""
+    """Parse YAML once into data and a node-path -> line index (raises yaml.YAMLError, including
+    YAMLBudgetError for alias bombs and deep nesting)."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            check_budget(node)
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
@@ -153,18 +209,32 @@ def parse_scenario_with_lines(
     """Like ``parse_scenario_text``, also returning the field-path -> line index."""
     try:
         data, lines = load_with_lines(text)
+    except RecursionError:
+        raise ScenarioFileError(
+            Path(path), [SchemaProblem(path, "", "invalid YAML: nested too deep to read")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        line = mark.line + 1 if mark is not None else getattr(exc, "line", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioFileError(
             Path(path), [SchemaProblem(path, "", f"invalid YAML: {problem}", line)]
         ) from None
     if not isinstance(data, dict):
-        kind = "empty" if data is None else type(data).__name__
+        what = {type(None): "an empty document", str: "plain text", list: "a list"}.get(
+            type(data), f"a single {type(data).__name__} value"
+        )
         raise ScenarioFileError(
             Path(path),
-            [SchemaProblem(path, "", f"expected a mapping of scenario fields, got {kind}")],
+            [
+                SchemaProblem(
+                    path,
+                    "",
+                    f"not a scenario: the file reads as {what}, not as YAML fields "
+                    "(schema_version:, title:, premise:, hooks: ...). A question in prose belongs "
+                    "in a .md or .txt file, which `crafter lint` checks",
+                )
+            ],
         )
     try:
         return Scenario.model_validate(data), lines
@@ -176,13 +246,13 @@ def parse_scenario_with_lines(
 
 def load_scenario(path: Path) -> Scenario:
     """Read a scenario YAML file; raises ScenarioFileError for unreadable or invalid files."""
+    from crafter.domain.files import FileReadError, read_bounded
+
     p = Path(path)
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ScenarioFileError(
-            p, [SchemaProblem(str(p), "", f"cannot read: {exc.strerror}")]
-        ) from None
+        raw = read_bounded(p)
+    except FileReadError as exc:
+        raise ScenarioFileError(p, [SchemaProblem(str(p), "", exc.message)]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

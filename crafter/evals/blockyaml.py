@@ -51,6 +51,10 @@ _RESOLVERS = _resolvers()
 _WILDCARD = tuple(yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, []))
 
 
+# Scenarios nest a few levels; deeper documents go to libyaml, whose loader bounds the depth.
+_MAX_DEPTH = 48
+
+
 class _Unsupported(Exception):
     """The text uses YAML this reader leaves to libyaml."""
 
@@ -124,6 +128,8 @@ class _Reader:
         return data
 
     def mapping(self, ind: int, path: NodePath, head: str | None = None) -> dict[str, Any]:
+        if len(path) > _MAX_DEPTH:
+            raise _Unsupported  # libyaml's path reports the depth as a per-file error
         """A block mapping with keys at column ``ind``; ``head`` is the rest of a "- key: ..."
         line that opens it inside a sequence."""
         out: dict[str, Any] = {}
@@ -191,6 +197,8 @@ class _Reader:
         raise _Unsupported  # an empty value, or a scalar on the next line
 
     def sequence(self, ind: int, path: NodePath, indentless: bool) -> list[Any]:
+        if len(path) > _MAX_DEPTH:
+            raise _Unsupported
         out: list[Any] = []
         lines, n, index = self.lines, self.n, self.index
         dash = " " * ind + "- "  # how each item's line starts
@@ -346,5 +354,5 @@ def load(text: str) -> tuple[dict[str, Any], dict[NodePath, int]] | None:
     reader = _Reader(text)
     try:
         return reader.document(), reader.index
-    except (_Unsupported, IndexError):
+    except (_Unsupported, IndexError, RecursionError):
         return None

@@ -11,12 +11,14 @@ from crafter.domain import Scenario
 
 # A line that starts the interviewer's side: expected answer, rubric, grading notes.
 _ANSWER_MARKER = re.compile(
-    r"^[#>*\s_-]*\**\s*("
-    r"(ideal|model|expected|good|sample|reference|strong|great|the)?\s*(answer|solution)s?\b"
-    r"|rubric|scoring|grading|how to grade|interviewer(.s)?\s*(notes|rubric|guide|checklist)?"
-    r"|what (we|the interviewer|i)('re|'m| are| am| is)?\s*(look|listen|want|expect)\w*"
+    # The prefix may not cross a line and is one character class, so a run of blank lines,
+    # spaces or stars is scanned once (nested quantifiers over it were about N^4).
+    r"^[#>*_ \t-]*("
+    r"((ideal|model|expected|good|sample|reference|strong|great|the)[ \t]+)?(answer|solution)s?\b"
+    r"|rubric|scoring|grading|how to grade|interviewer(.s)?[ \t]*(notes|rubric|guide|checklist)?"
+    r"|what (we|the interviewer|i)('re|'m| are| am| is)?[ \t]*(look|listen|want|expect)\w*"
     r"|what an? (passing|good|strong|great|ideal) answer|an? (good|strong|passing) answer"
-    r"|evaluation criteria|checklist|hiring panel|pass\s*="
+    r"|evaluation criteria|checklist|hiring panel|pass[ \t]*="
     r")",
     re.I | re.M,
 )
@@ -93,12 +95,20 @@ def from_text(path: str, text: str) -> LintDoc:
         cut = inline.start()
     else:
         cut = match.start() if match else len(text)
-    # One segment per paragraph, so sentences that wrap across lines stay whole.
+    # One segment per paragraph, so sentences that wrap across lines stay whole. Lines are
+    # counted incrementally: counting from the start for every paragraph was quadratic.
+    line, counted = 1, 0
     for part, start, chunk in (("prompt", 0, text[:cut]), ("answer", cut, text[cut:])):
-        for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", chunk):
-            line = text.count("\n", 0, start + m.start()) + 1
+        for m in _PARAGRAPH.finditer(chunk):
+            pos = start + m.start()
+            line += text.count("\n", counted, pos)
+            counted = pos
             doc.segments.append(Segment(m.group(0), f"line {line}", part, line))  # type: ignore[arg-type]
     return doc
+
+
+# A paragraph: from a non-space character up to a blank line (a line holding only whitespace).
+_PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t\r\f\v]*\n))*")
 
 
 def from_scenario(path: str, s: Scenario) -> LintDoc:

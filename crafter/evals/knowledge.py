@@ -274,6 +274,7 @@ class Knowledge:
     narrowing: FastPattern
     generic: tuple[FastPattern, ...]
     checklist: FastPattern
+    question_words: tuple[FastPattern, ...] = ()
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -317,4 +318,5 @@ def knowledge() -> Knowledge:
         narrowing=_rx(voc["narrowing"], re.M),
         generic=tuple(FastPattern(p) for p in voc["generic"]),
         checklist=_rx(voc["checklist"]),
+        question_words=tuple(FastPattern(p) for p in voc.get("question_words", [])),
     )

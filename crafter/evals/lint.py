@@ -125,7 +125,34 @@ def lint_text(
         return result
     if not text.strip():
         return _input_error(path, "text", ["the file is empty"])
+    if not _looks_like_a_question(text):
+        result = FileResult(path, "text")
+        result.findings.append(
+            Finding(
+                "input", "info",
+                "does not look like an interview question or scenario (no design, product, data "
+                "or ML wording): nothing was checked",
+                suggestion="point crafter lint at question files (.md, .txt) or scenario YAML",
+            )
+        )  # fmt: skip
+        return result
     return check_doc(from_text(path, text), as_of, known_urls)
+
+
+def _is_word(token: str) -> bool:
+    return token.strip(".,;:!?()[]'\"*_`").isalpha()
+
+
+def _looks_like_a_question(text: str) -> bool:
+    """Prose using some design, product, data or ML wording. A config file, a password file or a
+    log is not: most of its lines hold fewer than two plain words."""
+    k = knowledge()
+    low = text[:200_000].lower()
+    if not any(p.search(low) for p in (*k.question_words, *k.ml, *k.systems)):
+        return False
+    lines = [line for line in low.splitlines()[:2000] if line.strip()]
+    prose = sum(1 for line in lines if sum(_is_word(w) for w in line.split()[:50]) >= 2)
+    return prose * 2 >= len(lines)
 
 
 def _parse_scenario(text: str, path: str) -> tuple[Scenario, dict[tuple[int | str, ...], int]]:
@@ -180,26 +207,49 @@ def _add_lines(result: FileResult, index: dict[tuple[int | str, ...], int]) -> N
     result.findings = out
 
 
+# crafter's own Markdown exports (crafter tui / export): packets of a scenario, not questions.
+EXPORT_SUFFIXES = (".interviewer.md", ".candidate.md")
+
+
+def is_export(path: Path) -> bool:
+    return path.name.lower().endswith(EXPORT_SUFFIXES)
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files to lint. In folders: question and scenario files by suffix, not hidden, not crafter's
+    own exports; anything that is not a regular file (a FIFO named x.yaml) is still listed, so
+    that it is reported and skipped rather than silently ignored or read."""
     for p in paths:
         if p.is_dir():
             yield from sorted(
                 q
                 for q in p.rglob("*")
-                if q.is_file()
+                if not q.is_dir()
                 and q.suffix.lower() in TEXT_SUFFIXES + YAML_SUFFIXES
                 and not any(part.startswith(".") for part in q.relative_to(p).parts)
+                and not is_export(q)
             )
         else:
             yield p
 
 
 def lint_file(path: Path, as_of: dt.date) -> FileResult:
+    from crafter.domain.files import FileReadError, read_bounded
+
     kind = "scenario" if path.suffix.lower() in YAML_SUFFIXES else "text"
+    if is_export(path):
+        result = FileResult(str(path), "text")
+        result.findings.append(
+            Finding(
+                "input", "info", "a packet exported by crafter, not a question: not linted",
+                suggestion="lint the scenario YAML it was exported from",
+            )
+        )  # fmt: skip
+        return result
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return _input_error(str(path), kind, [f"cannot read: {exc.strerror or exc}"])
+        raw = read_bounded(path)
+    except FileReadError as exc:
+        return _input_error(str(path), kind, [exc.message])
     if b"\x00" in raw[:8192]:
         return _input_error(str(path), kind, ["binary file, not text"])
     try:
