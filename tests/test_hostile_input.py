@@ -166,3 +166,30 @@ def test_lint_stays_fast_on_random_repetitions() -> None:
         started = time.perf_counter()
         lint_text(text, DAY, "x.md")
         assert time.perf_counter() - started < 4.0, repr(unit)
+
+
+def test_markup_in_paths_and_messages_prints_as_text(tmp_path: Path) -> None:
+    res = run_cli("lint", "[/x]")
+    assert res.returncode == 2 and "[/x]" in res.stderr and "Traceback" not in res.stderr
+    q = tmp_path / "q[red].md"
+    q.write_text("Build a chatbot.")
+    res = run_cli("lint", str(q))
+    assert "q[red].md" in res.stdout and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("seed", ["x", "???", "...", "....", "!!!", "AI"])
+def test_seeds_without_words_get_a_clear_message(tmp_path: Path, seed: str) -> None:
+    res = run_cli("draft", seed, "--no-research", "--out", str(tmp_path / "out"))
+    assert res.returncode == 2 and "does not describe a need" in res.stderr
+    assert "Traceback" not in res.stderr and "pydantic" not in res.stderr
+    res = run_cli("new", seed, "--library", str(tmp_path / "lib2"), "--no-research")
+    assert res.returncode == 2 and not (tmp_path / "lib2").exists()
+
+
+def test_a_seed_near_the_limit_drafts_within_the_premise_bound(tmp_path: Path) -> None:
+    seed = ("route questions to the experts who can answer them " * 80)[:3950]
+    res = run_cli("draft", "-", "--no-research", "--out", str(tmp_path), stdin=seed)
+    assert res.returncode == 0, res.stderr
+    from crafter.domain import load_scenario
+
+    assert len(load_scenario(Path(res.stdout.strip())).premise) <= 4000

@@ -316,6 +316,23 @@ async def test_a_failing_stage_shows_its_message_and_nothing_is_lost(tmp_path: P
         assert screen.scenario.provenance.input_tokens == 1200
 
 
+async def test_a_failure_message_with_markup_characters_is_shown_as_text(tmp_path: Path) -> None:
+    provider = schema_fake(filled_content())
+    provider.queue(ProviderError("openai: 400 {'error': 'bad [/x] field [a-z0-9._-]'}"))
+    app = make_app(tmp_path, provider_factory=lambda _model: provider)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_seed(pilot, SLACK_SEED)
+        await pilot.press("ctrl+g")
+        draft = app.screen
+        assert isinstance(draft, DraftScreen)
+        await wait_for(pilot, lambda: draft.state == "failed")
+        message = str(draft.query_one("#draft-message", Static).render())
+        assert "[/x]" in message and "[a-z0-9._-]" in message
+        app.notify("a [/x] toast")
+        await pilot.pause()
+        assert app.is_running
+
+
 async def test_retry_after_a_failure_runs_the_draft_again(tmp_path: Path) -> None:
     provider = schema_fake(filled_content())
     provider.queue(ProviderError("connection reset"))

@@ -16,13 +16,15 @@ if TYPE_CHECKING:
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    # markup=False: text from files, models and exceptions is data; a "[/x]" in it must print as
+    # it is. The few styled lines pass markup=True and escape what they interpolate.
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def out_console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, markup=False)
 
 
 def note(message: str) -> None:
@@ -30,10 +32,12 @@ def note(message: str) -> None:
 
 
 def print_error(exc: CrafterError) -> None:
+    from rich.markup import escape
+
     console = err_console()
-    console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(redact(exc.message))}", markup=True)
     if exc.hint:
-        console.print(f"  [dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+        console.print(f"  [dim]hint:[/] {escape(redact(exc.hint))}", markup=True)
 
 
 class _RedactingFilter(logging.Filter):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
+
 from crafter.errors import redact
 from crafter.pipeline.events import StageEvent
 
@@ -39,7 +41,7 @@ class StageDisplay:
             self._status.update(f"{event.stage}...")
         elif event.kind == "progress" and self._status is not None:
             count = f" {event.done}/{event.total}" if event.total else ""
-            self._status.update(f"{event.stage}{count}: {redact(event.message)[:70]}")
+            self._status.update(escape(f"{event.stage}{count}: {redact(event.message)[:70]}"))
         elif event.kind == "finished":
             cost = "?" if event.cost_usd is None else f"${event.cost_usd:.4f}"
             tokens = (
@@ -47,16 +49,21 @@ class StageDisplay:
                 if event.input_tokens
                 else ""
             )
-            extra = f" ({event.message})" if event.message else ""
+            extra = f" ({redact(event.message)})" if event.message else ""
             self.console.print(
-                f"  [green]done[/] {event.stage:<12} {tokens}{event.seconds:.1f}s{extra}",
+                f"  [green]done[/] {escape(f'{event.stage:<12} {tokens}{event.seconds:.1f}s{extra}')}",
                 highlight=False,
+                markup=True,
             )
         elif event.kind == "skipped":
             self.console.print(
-                f"  [dim]skip[/] {event.stage:<12} {redact(event.message)}", highlight=False
+                f"  [dim]skip[/] {escape(f'{event.stage:<12} {redact(event.message)}')}",
+                highlight=False,
+                markup=True,
             )
         elif event.kind == "failed":
             self.console.print(
-                f"  [red]fail[/] {event.stage:<12} {redact(event.message)[:300]}", highlight=False
+                f"  [red]fail[/] {escape(f'{event.stage:<12} {redact(event.message)[:300]}')}",
+                highlight=False,
+                markup=True,
             )

@@ -135,11 +135,14 @@ def search(
             )
         )
         return
+    from rich.markup import escape
+
     console = out_console()
     for n, h in enumerate(hits, 1):
         console.print(
-            f"[bold]{n}. {h.title}[/] [dim]({h.org}, {h.year}; {h.id}; {h.source})[/]",
+            f"[bold]{n}. {escape(h.title)}[/] [dim]({escape(f'{h.org}, {h.year}; {h.id}; {h.source}')})[/]",
             highlight=False,
+            markup=True,
         )
         console.print(f"   {h.url}", markup=False, highlight=False)
         console.print(f"   {h.snippet}", markup=False, highlight=False)

@@ -41,11 +41,27 @@ class DraftRequest:
                 hint="a seed is the user need in a few sentences; keep background material in a "
                 "reference corpus instead (crafter index --add)",
             )
+        if not _has_words(seed):
+            raise UsageError(
+                f"the seed {seed[:40]!r} does not describe a need: it has no words to draft from",
+                hint='write the user need in a sentence, e.g. "route questions in our #ask-eng '
+                'Slack channel to people who can answer them"',
+            )
         if self.level not in LEVELS:
             raise UsageError(
                 f"unknown level {self.level!r}", hint=f"use one of: {', '.join(LEVELS)}"
             )
         return DraftRequest(seed, self.level, self.as_of or dt.date.today())
+
+
+def _has_words(seed: str) -> bool:
+    """At least two words of two or more letters, or four letters of a script written without
+    spaces (Chinese, Japanese, Thai...): 'x', '???' and '...' are not needs."""
+    words = [w for w in seed.split() if sum(c.isalpha() for c in w) >= 2]
+    if len(words) >= 2:
+        return True
+    unspaced = sum(1 for c in seed if c.isalpha() and ord(c) >= 0x0E00)
+    return unspaced >= 4
 
 
 @dataclass(frozen=True)

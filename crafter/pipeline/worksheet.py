@@ -43,6 +43,9 @@ def scaffold_kit() -> ScaffoldKit:
     return ScaffoldKit(str(raw["version"]), raw)
 
 
+MAX_PREMISE = 4000
+
+
 def title_from_seed(seed: str, limit: int = 90) -> str:
     first = re.split(r"(?<=[.!?])\s|\n", seed.strip(), maxsplit=1)[0].strip().rstrip(".!?")
     if len(first) > limit:
@@ -75,10 +78,16 @@ def build_worksheet(seed: str, level: str) -> ScenarioContent:
                     hooks=[hook_by_cat[cat]] if cat in hook_by_cat else [],
                 )
             )
-    premise = f"{seed.strip()}\n\n" + placeholder(
+    ask = placeholder(
         "one or two paragraphs the candidate reads first: the product, its users, and what is "
         "painful today, without naming a solution"
     )
+    # The premise field holds 4,000 characters: a long seed is cut at a word, never overflowing.
+    room = MAX_PREMISE - len(ask) - 2
+    opening = seed.strip()
+    if len(opening) > room:
+        opening = opening[: room - 3].rsplit(" ", 1)[0] + "..."
+    premise = f"{opening}\n\n{ask}"
     context = [
         ContextFact(id=f"c{i}", text=placeholder(text), category=cat, reveal="on_ask")
         for i, (cat, text) in enumerate(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from crafter_tui.base import CrafterScreen
@@ -55,6 +56,18 @@ class CrafterApp(App[None]):
         self.sub_title = str(self.services.library)
         if self._open_path is not None:
             self.call_after_refresh(self.open_scenario_file, self._open_path)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications show text from files, models and errors: plain text unless asked."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_ready(self) -> None:
         self.painted_at = time.time()

@@ -66,10 +66,10 @@ class DraftScreen(CrafterScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="draft"):
-            yield Static(id="draft-head")
+            yield Static(markup=False, id="draft-head")
             yield StageTable(id="stages")
-            yield Static(id="draft-totals")
-            yield Static(id="draft-message")
+            yield Static(markup=False, id="draft-totals")
+            yield Static(markup=False, id="draft-message")
             with Horizontal(classes="actions"):
                 yield Button("Retry", id="retry", variant="primary", compact=True)
                 yield Button("Back", id="back", compact=True)

@@ -82,7 +82,7 @@ class LibraryScreen(CrafterScreen):
         yield Header()
         yield Input(placeholder="Filter by title, file name or review status", id="filter")
         yield DataTable[Content | str](id="scenarios", cursor_type="row")
-        yield Static(id="library-status")
+        yield Static(markup=False, id="library-status")
         yield Footer()
 
     def on_mount(self) -> None:

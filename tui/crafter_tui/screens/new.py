@@ -60,7 +60,7 @@ class NewScenarioScreen(CrafterScreen):
             seed = TextArea(id="seed", placeholder=PLACEHOLDER, soft_wrap=True)
             seed.border_title = "Seed"
             yield seed
-            yield Static(id="seed-error", classes="inline-error")
+            yield Static(markup=False, id="seed-error", classes="inline-error")
             with Horizontal(id="choices"):
                 with Vertical(id="level-box"):
                     yield Label("Level", classes="field-label")

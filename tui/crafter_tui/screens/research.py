@@ -76,10 +76,10 @@ class ResearchScreen(CrafterScreen):
                 query.border_title = "Query"
                 yield query
                 yield Button("Search", id="search", compact=True)
-            yield Static(id="search-status")
+            yield Static(markup=False, id="search-status")
             yield ProgressBar(id="index-progress", show_eta=False)
             yield ReferenceList(id="references")
-            yield Static(id="research-note")
+            yield Static(markup=False, id="research-note")
             with Horizontal(classes="actions"):
                 yield Button("Draft", id="draft", variant="primary", compact=True)
                 yield Button("Back", id="back", compact=True)

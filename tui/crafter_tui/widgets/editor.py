@@ -103,7 +103,7 @@ class ItemEditor(VerticalScroll):
         return [
             Label(name, classes="field-label"),
             editor,
-            Static(id=f"error-{spec.name}", classes="inline-error field-error"),
+            Static(markup=False, id=f"error-{spec.name}", classes="inline-error field-error"),
         ]
 
     def focus_field(self, field: str | None) -> None:

@@ -20,7 +20,7 @@ class ModelPicker(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("Model", classes="field-label")
         yield Select[str]([], prompt="checking providers…", id="model")
-        yield Static(id="providers")
+        yield Static(markup=False, id="providers")
 
     @property
     def model_id(self) -> str | None:

@@ -42,7 +42,7 @@ class ReferenceList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield SelectionList[str](id="hits")
-        yield Static(id="snippet")
+        yield Static(markup=False, id="snippet")
 
     def show(self, hits: Sequence[SearchHit]) -> None:
         self._hits = {h.id: h for h in hits}
