@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import pytest
 
 from crafter.domain import load_scenario, save_scenario
 from crafter.domain.library import apply_review, list_scenario_files, open_library, proposal_path
+from crafter.domain.locks import lock_is_held
 from crafter.errors import ProviderError, UsageError
 from crafter.pipeline import DraftRequest, draft_scenario
 from crafter.pipeline.batch import (
@@ -258,23 +260,33 @@ def test_an_interrupted_forced_run_resumes_where_it_stopped(tmp_path: Path) -> N
     make_library(tmp_path, 5)
     regen(tmp_path, fake())
     calls = {"n": 0}
+    stopping = threading.Event()
 
     def interrupted(messages: Sequence[Message], schema: type[Any]) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
-            # Ctrl-C while this third draft is in flight; give the main thread time to act on it
-            # before the draft finishes, as a real model call would.
+            # Ctrl-C while this third draft is in flight; the draft finishes only once the main
+            # thread has acted on it (synchronised on the event, not on a sleep).
             signal.raise_signal(signal.SIGINT)
-            time.sleep(0.3)
+            assert stopping.wait(30), "regen did not act on Ctrl-C"
         return _answer(messages, schema)
 
-    with pytest.raises(KeyboardInterrupt):
-        regen(tmp_path, FakeProvider(default=interrupted), force=True, concurrency=1)
+    # Whatever an earlier test left installed, Ctrl-C here is Python's own KeyboardInterrupt.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        options = RegenOptions(force=True, concurrency=1, research=False, rounds=0)
+        with (
+            pytest.raises(KeyboardInterrupt),
+            open_regen(tmp_path, options, FakeProvider(default=interrupted)) as session,
+        ):
+            session.run(on_interrupt=lambda _n: stopping.set())
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert calls["n"] == 3, "no draft starts after Ctrl-C"
     record = Journal(open_library(tmp_path)).last_run()
     # The draft in flight at Ctrl-C was finished and kept.
     assert record is not None and not record.finished and len(record.done) == 3
-    assert not (tmp_path / ".crafter" / LOCK_NAME).exists(), "the lock is released"
+    assert not lock_is_held(tmp_path / ".crafter" / LOCK_NAME), "the lock is released"
     # As if killed after the third file was renamed into place but before it was journalled:
     # the rerun must recognise that file by its bytes and not draft it again.
     journal = tmp_path / ".crafter" / JOURNAL_NAME
@@ -318,19 +330,70 @@ def test_a_truncated_journal_line_is_skipped(tmp_path: Path) -> None:
     assert [e["event"] for e in events[-2:]] == ["resume", "end"]
 
 
-def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path: Path) -> None:
+def test_a_held_lock_refuses_and_is_free_once_its_holder_dies(tmp_path: Path) -> None:
     make_library(tmp_path, 1)
-    state = tmp_path / ".crafter"
-    state.mkdir()
-    (state / LOCK_NAME).write_text(str(os.getppid()))  # a process that is certainly alive
-    with pytest.raises(UsageError, match="another crafter regen"):
-        regen(tmp_path, fake())
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (state / LOCK_NAME).write_text(str(dead.pid))
+    lock = tmp_path / ".crafter" / LOCK_NAME
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(UsageError, match=rf"another crafter regen \(pid {holder.pid}\)"):
+            regen(tmp_path, fake())
+    finally:
+        holder.kill()  # kill -9: the kernel releases the lock, nothing stale is left
+        holder.wait()
     provider = fake()
     regen(tmp_path, provider)
-    assert len(provider.calls) == 1 and not (state / LOCK_NAME).exists()
+    assert len(provider.calls) == 1 and not lock_is_held(lock)
+
+
+HOLD_LOCK = """
+import sys, time
+from crafter.domain.locks import file_lock
+with file_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+RACE = """
+import os, sys, time
+from pathlib import Path
+from crafter.domain.library import open_library
+from crafter.pipeline.batch import library_lock
+from crafter.errors import UsageError
+lib = open_library(Path(sys.argv[1]))
+inside = Path(sys.argv[1]) / "inside"
+entered = overlaps = 0
+deadline = time.monotonic() + 3
+while time.monotonic() < deadline:
+    try:
+        with library_lock(lib):
+            try:
+                fd = os.open(inside, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                overlaps += 1
+                continue
+            entered += 1
+            os.close(fd)
+            os.unlink(inside)
+    except UsageError:
+        pass
+print(entered, overlaps)
+"""
+
+
+def test_two_processes_are_never_inside_the_lock_together(tmp_path: Path) -> None:
+    make_library(tmp_path, 1)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [tuple(map(int, p.communicate(timeout=60)[0].split())) for p in procs]
+    assert all(overlaps == 0 for _, overlaps in results), results
+    assert sum(entered for entered, _ in results) > 50, results
 
 
 # -- the CLI against a loopback OpenAI-compatible server --------------------------------------
@@ -509,7 +572,7 @@ def test_kill_9_mid_regen_then_rerun_finishes_each_scenario_once(
         s = load_scenario(p)  # every file parses: none half-written
         assert s.provenance.model == MODEL and s.title == f"Routing for team {seed_number(s.seed)}"
     leftovers = [p.name for p in lib.iterdir() if p.name.endswith(".tmp")]
-    assert leftovers == [] and not (lib / ".crafter" / LOCK_NAME).exists()
+    assert leftovers == [] and not lock_is_held(lib / ".crafter" / LOCK_NAME)
 
     events = _journal_events(lib)
     assert [e["event"] for e in events].count("start") == 1, "the rerun continued the same run"
@@ -543,7 +606,7 @@ def test_ctrl_c_keeps_drafts_in_flight_and_a_rerun_resumes(
     assert f"waiting for {concurrency} draft(s) in flight" in err and "resume" in err
     drafted = [p for p in list_scenario_files(lib) if load_scenario(p).provenance.model == MODEL]
     assert len(drafted) == concurrency, "the drafts in flight were finished and kept"
-    assert not (lib / ".crafter" / LOCK_NAME).exists()
+    assert not lock_is_held(lib / ".crafter" / LOCK_NAME)
 
     fault_server.latency = 0.0
     res = run_cli(
@@ -552,3 +615,44 @@ def test_ctrl_c_keeps_drafts_in_flight_and_a_rerun_resumes(
     assert res.returncode == 0, res.stderr
     assert f"{n - concurrency} drafted" in res.stderr
     assert sorted(_requested(fault_server).elements()) == list(range(n)), "each drafted once"
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_a_hanging_model_after_ctrl_c_does_not_hold_the_exit(
+    tmp_path: Path, fault_server: Any, presses: int
+) -> None:
+    """One Ctrl-C waits for drafts in flight only up to the grace period; a second stops waiting
+    at once. Either way the process exits 130 and the lock is free."""
+    lib = tmp_path / "lib"
+    make_library(lib, 4)
+    _server_answers(fault_server)
+    fault_server.latency = 8.0  # far longer than the grace period
+    env = {
+        **os.environ,
+        "CRAFTER_BASE_URL": fault_server.base_url,
+        "CRAFTER_STOP_GRACE_SECONDS": "1",
+    }
+    if presses == 2:
+        env["CRAFTER_STOP_GRACE_SECONDS"] = "60"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crafter", "regen", str(lib), *PLAIN, "--model", MODEL, "-j", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(fault_server.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    if presses == 2:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        while "stopping" not in line and line:
+            line = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - started < 6, "the exit waited for the hanging model"
+    assert not lock_is_held(lib / ".crafter" / LOCK_NAME)

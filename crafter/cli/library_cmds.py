@@ -277,7 +277,10 @@ def regen(
 
 def _stopping(in_flight: int) -> None:
     if in_flight:
-        note(f"stopping: waiting for {in_flight} draft(s) in flight, which will be kept")
+        note(
+            f"stopping: waiting for {in_flight} draft(s) in flight, which will be kept "
+            "(Ctrl-C again stops waiting for the model; answers already received are still written)"
+        )
 
 
 def _regen(

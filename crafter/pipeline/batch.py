@@ -12,10 +12,8 @@ overwritten: their new draft goes beside them as ``<name>.proposed.yaml``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
-import errno
 import fnmatch
 import hashlib
 import json
@@ -25,7 +23,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -513,45 +511,22 @@ class Journal:
                 os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.EPERM
-    return True
-
-
 @contextlib.contextmanager
 def library_lock(library: Library) -> Iterator[None]:
-    """One regen per library at a time; a lock left by a killed process is taken over."""
-    library.state_dir.mkdir(parents=True, exist_ok=True)
+    """One regen per library at a time: an OS lock on ``.crafter/regen.lock``, released by the
+    kernel when the holder exits however it exits."""
+    from crafter.domain.locks import LockBusy, file_lock
+
     path = library.state_dir / LOCK_NAME
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(path.read_text().strip() or "0")
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
-                raise UsageError(
-                    f"another crafter regen (pid {pid}) is working on {library.root}",
-                    hint=f"wait for it to finish; if no such process exists, delete {path}",
-                ) from None
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        break
-    else:  # pragma: no cover - two processes racing for a stale lock
-        raise UsageError(f"could not take the lock {path}", hint="run regen again")
     try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        with file_lock(path):
+            yield
+    except LockBusy as busy:
+        who = f" (pid {busy.pid})" if busy.pid else ""
+        raise UsageError(
+            f"another crafter regen{who} is working on {library.root}",
+            hint="wait for it to finish, or stop it; the lock is released when it exits",
+        ) from None
 
 
 BACKUP_DIR = "backups"
@@ -697,6 +672,10 @@ class _Work:
     journal: Journal
     run: RunRecord
     writer: ThreadPoolExecutor  # one thread: serialises, YAML and fsync, off the drafting path
+    # Live regen writes from the drafting threads, one at a time; ``writing`` counts the writes
+    # under way so that a second Ctrl-C can still wait for answers already paid for.
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    writing: list[int] = field(default_factory=lambda: [0])
 
 
 def _failed(item: PlanItem, exc: BaseException, work: _Work) -> Outcome:
@@ -707,12 +686,11 @@ def _failed(item: PlanItem, exc: BaseException, work: _Work) -> Outcome:
     return outcome
 
 
-def _draft_one(item: PlanItem, work: _Work) -> Future[Outcome]:
-    """Draft one scenario in a worker thread and hand its file to the writer.
+def _draft_one(item: PlanItem, work: _Work) -> Outcome:
+    """Draft one scenario (in a drafting thread) and write its file at once, atomically.
 
-    The drafting slot is free again as soon as the model has answered, and the write is queued
-    from this thread, not from the event loop, so a draft already paid for when Ctrl-C arrives
-    is still written (atomically) even though the loop starts no new drafts.
+    The write happens in this thread as soon as the model has answered, so a draft that was
+    paid for is written even when Ctrl-C has stopped everything else.
     """
     assert item.request is not None
     started = time.perf_counter()
@@ -721,10 +699,13 @@ def _draft_one(item: PlanItem, work: _Work) -> Future[Outcome]:
             item.request, work.provider, index=work.drafting.index, rounds=work.drafting.rounds
         )
     except Exception as exc:
-        done: Future[Outcome] = Future()
-        done.set_result(_failed(item, exc, work))
-        return done
-    return work.writer.submit(_write_one, item, result, work, time.perf_counter() - started)
+        return _failed(item, exc, work)
+    with work.write_lock:
+        work.writing[0] += 1
+        try:
+            return _write_one(item, result, work, time.perf_counter() - started)
+        finally:
+            work.writing[0] -= 1
 
 
 def _write_one(item: PlanItem, result: DraftResult, work: _Work, seconds: float) -> Outcome:
@@ -765,67 +746,108 @@ def _write_one(item: PlanItem, result: DraftResult, work: _Work, seconds: float)
     )
 
 
-def _uncancellable(work: Future[Outcome]) -> asyncio.Future[Outcome]:
-    """An awaitable for a queued write that, unlike ``wrap_future``, does not cancel the write
-    when the run is cancelled: a draft that was paid for is always written."""
-    loop = asyncio.get_running_loop()
-    waiter: asyncio.Future[Outcome] = loop.create_future()
-
-    def settle(done: Future[Outcome]) -> None:
-        if waiter.cancelled():
-            return
-        exc = done.exception()
-        if exc is not None:
-            waiter.set_exception(exc)
-        else:
-            waiter.set_result(done.result())
-
-    def relay(done: Future[Outcome]) -> None:
-        # After Ctrl-C the loop may be closed by the time the write finishes; nobody waits then.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, done)
-
-    work.add_done_callback(relay)
-    return waiter
+# After Ctrl-C, how long regen waits for drafts in flight (they are paid for) before it exits;
+# a second Ctrl-C stops waiting for the model but still writes answers already received.
+STOP_GRACE_ENV = "CRAFTER_STOP_GRACE_SECONDS"
+DEFAULT_STOP_GRACE = 90.0
+WRITE_GRACE = 15.0
 
 
-async def _run_all(
+def _stop_grace() -> float:
+    try:
+        return max(0.0, float(os.environ.get(STOP_GRACE_ENV, DEFAULT_STOP_GRACE)))
+    except ValueError:
+        return DEFAULT_STOP_GRACE
+
+
+class _Pool:
+    """Drafting threads, at most ``size`` at once. They are daemon threads: a model that hangs
+    after Ctrl-C cannot hold the process beyond the grace period."""
+
+    def __init__(self, size: int, work: _Work) -> None:
+        self.size = size
+        self.work = work
+        self.cond = threading.Condition()
+        self.running = 0
+        self.finished: list[Outcome] = []
+
+    def start(self, item: PlanItem) -> None:
+        with self.cond:
+            self.running += 1
+
+        def target() -> None:
+            try:
+                outcome = _draft_one(item, self.work)
+            except BaseException as exc:
+                outcome = _failed(item, exc, self.work)
+            with self.cond:
+                self.finished.append(outcome)
+                self.running -= 1
+                self.cond.notify_all()
+
+        try:
+            threading.Thread(target=target, name="crafter-regen", daemon=True).start()
+        except BaseException:
+            with self.cond:
+                self.running -= 1
+            raise
+
+    def wait(self, until: Callable[[], bool], deadline: float | None = None) -> list[Outcome]:
+        """Wait (interruptibly) until ``until()`` holds or the deadline passes; returns the
+        outcomes finished since the last call."""
+        with self.cond:
+            while not until():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self.cond.wait(0.2 if left is None else min(0.2, left))
+                if self.finished:
+                    break
+            done, self.finished = self.finished, []
+        return done
+
+
+def _run_live(
     plan: RegenPlan,
     work: _Work,
     on_progress: ProgressCallback | None,
     on_interrupt: InterruptCallback | None,
 ) -> list[Outcome]:
-    # to_thread uses the loop's default executor; size it to the concurrency asked for (the
-    # stock one has min(32, cpus + 4) threads, fewer than asked for on a small machine).
-    loop = asyncio.get_running_loop()
-    executor = ThreadPoolExecutor(max_workers=plan.concurrency, thread_name_prefix="crafter-regen")
-    loop.set_default_executor(executor)
-    gate = asyncio.Semaphore(plan.concurrency)
+    """Draft ``plan.to_draft`` with bounded concurrency. Ctrl-C (KeyboardInterrupt in this, the
+    main, thread) starts no new draft, waits for the ones in flight up to the grace period,
+    then re-raises; a second Ctrl-C waits only for writes of answers already received."""
     todo = plan.to_draft
+    pool = _Pool(plan.concurrency, work)
     outcomes: list[Outcome] = []
 
-    def report(last: str) -> None:
-        if on_progress is not None:
-            on_progress(progress_snapshot(len(todo), outcomes, last))
+    def collect(done: list[Outcome]) -> None:
+        for outcome in done:
+            outcomes.append(outcome)
+            if on_progress is not None:
+                on_progress(progress_snapshot(len(todo), outcomes, outcome.item.rel))
 
-    in_flight = [0]
-
-    async def one(item: PlanItem) -> None:
-        async with gate:
-            in_flight[0] += 1
-            # Not decremented on cancellation: the thread keeps drafting, so it is in flight.
-            written = await asyncio.to_thread(_draft_one, item, work)
-            in_flight[0] -= 1
-        outcomes.append(await _uncancellable(written))
-        report(item.rel)
-
-    report("")
+    if on_progress is not None:
+        on_progress(progress_snapshot(len(todo), outcomes, ""))
     try:
-        await asyncio.gather(*(one(item) for item in todo))
-    except asyncio.CancelledError:
-        # Ctrl-C: no new draft starts; the ones in flight finish and are written.
+        for item in todo:
+            while pool.running >= pool.size:
+                collect(pool.wait(lambda: pool.running < pool.size))
+            pool.start(item)
+        while pool.running or pool.finished:
+            collect(pool.wait(lambda: pool.running == 0))
+    except KeyboardInterrupt:
         if on_interrupt is not None:
-            on_interrupt(in_flight[0])
+            on_interrupt(pool.running)
+        deadline = time.monotonic() + _stop_grace()
+        try:
+            while pool.running and time.monotonic() < deadline:
+                collect(pool.wait(lambda: pool.running == 0, deadline))
+        except KeyboardInterrupt:
+            # A second Ctrl-C: stop waiting for the model; answers being written still land.
+            end = time.monotonic() + WRITE_GRACE
+            while work.writing[0] and time.monotonic() < end:
+                time.sleep(0.02)
+        collect(pool.wait(lambda: True))
         raise
     order = {item.rel: n for n, item in enumerate(todo)}
     return sorted(outcomes, key=lambda o: order[o.item.rel])
@@ -851,11 +873,9 @@ class RegenSession:
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crafter-regen-write")
         try:
             work = _Work(self.provider, self.plan.drafting, journal, run, writer)
-            outcomes = asyncio.run(_run_all(self.plan, work, on_progress, on_interrupt))
+            outcomes = _run_live(self.plan, work, on_progress, on_interrupt)
         finally:
-            # After Ctrl-C, asyncio.run has waited for the drafts in flight; their files are
-            # queued here and are written before we return.
-            writer.shutdown(wait=True)
+            writer.shutdown(wait=False)
         report = RegenReport(self.plan, run.run, outcomes, time.perf_counter() - started, removed)
         journal.append(
             {
