@@ -49,17 +49,11 @@ def _root(
 
 def _writable_dir(path: Path) -> Path:
     """Create ``path`` if needed and prove we can write there, before paying for a model call."""
-    import tempfile
+    from crafter.domain.files import writable_dir_problem
 
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".crafter-probe-"):
-            pass
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write to {path}: {exc.strerror or exc}",
-            hint="pick a folder you can write to with --out",
-        ) from None
+    problem = writable_dir_problem(path)
+    if problem:
+        raise UsageError(problem, hint="pick a folder you can write to with --out")
     return path
 
 
@@ -293,3 +287,10 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console().print("interrupted; no partial file was written")
         sys.exit(130)
+    except OSError as exc:
+        # A disk that filled up or a folder that is read-only: say so, never a traceback.
+        from crafter.domain.files import describe_os_error
+
+        message, hint = describe_os_error(exc)
+        print_error(UsageError(message, hint=hint))
+        sys.exit(2)

@@ -86,3 +86,37 @@ def read_bounded(path: Path, limit: int | None = None) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def writable_dir_problem(path: Path, *, create: bool = True) -> str | None:
+    """Why we cannot write files into ``path`` (created when ``create``), or None when we can.
+
+    Proven by creating and removing a probe file, before anything costly (a paid model call)."""
+    import tempfile
+
+    path = Path(path)
+    try:
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".crafter-probe-"):
+            pass
+    except OSError as exc:
+        return f"cannot write to {path}: {exc.strerror or exc}"
+    return None
+
+
+def describe_os_error(exc: OSError) -> tuple[str, str]:
+    """A message and a hint for an OSError that reached the top of a command."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"{where}{what} (the disk is full)",
+            "free some space and run the command again; files are written atomically, so "
+            "nothing half-written was left",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}{what}", "check the folder's permissions, or work on a copy you can write"
+    return f"{where}{what}", "check the path and try again"

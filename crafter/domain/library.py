@@ -255,6 +255,11 @@ def review_file(
             hint="fix the file first (crafter validate FILE shows every problem)",
         ) from None
     updated = apply_review(scenario, status, reviewer, notes)
+    from crafter.domain.files import writable_dir_problem
+
+    problem = writable_dir_problem(path.parent, create=False)
+    if problem:
+        raise LibraryError(problem, hint="the review is recorded in the file: make it writable")
     if status == "approved" and is_proposal(path):
         target = proposal_original(path)
         # Record the approval in the proposal, then one rename: a crash leaves either the old

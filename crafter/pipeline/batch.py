@@ -126,8 +126,14 @@ def prepare_new(
 
 def draft_into_library(plan: NewPlan, provider: Provider, drafting: Drafting) -> NewDraft:
     """Draft the planned scenario and write it into the library (never replacing a file)."""
-    # Created before the model call, so a folder we cannot make costs nothing.
+    # Created and proven writable before the model call, so a folder we cannot write costs
+    # nothing.
     library_or_usage_error(plan.library.root, create=True)
+    from crafter.domain.files import writable_dir_problem
+
+    problem = writable_dir_problem(plan.library.root)
+    if problem:
+        raise UsageError(problem, hint="make the library folder writable, or use another one")
     result = draft_scenario(plan.request, provider, index=drafting.index, rounds=drafting.rounds)
     path = save_new_scenario(result.scenario, plan.library.root)
     return NewDraft(path, result, plan.model)
@@ -909,6 +915,19 @@ def open_regen(
         provider = build_provider(choice.model_id)
     else:
         choice, implicit = Choice(provider.model_id, "given by the caller"), False
+    if not options.dry_run:
+        # Before any model call: the scenarios, their proposals and the journal must be writable.
+        from crafter.domain.files import writable_dir_problem
+
+        problem = writable_dir_problem(library.root, create=False) or writable_dir_problem(
+            library.state_dir
+        )
+        if problem:
+            raise UsageError(
+                problem,
+                hint="regen writes scenario files and its journal into the library: make it "
+                "writable (--dry-run only reads)",
+            )
     lock = contextlib.nullcontext() if options.dry_run else library_lock(library)
     with lock:
         drafting = library_drafting(
