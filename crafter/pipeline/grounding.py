@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from crafter.domain import Hook, Reference
 from crafter.pipeline.models import DraftOutput, FoundDoc, Note
 
-_TAGS = re.compile(
-    r"</?\s*(reference_material|document|research_notes|note|seed|scenario|findings)\b[^>]*>", re.I
-)
-
 
 def neutralize(text: str) -> str:
-    """Retrieved text may not open or close our delimiters: a document cannot end its own block."""
-    return _TAGS.sub(lambda m: m.group(0).replace("<", "(").replace(">", ")"), text)
+    """Retrieved text as inert data inside our delimited blocks and their attributes.
+
+    Every angle bracket, quote and ampersand is escaped, so no spelling of a tag (``<  /document
+    >``, an attribute smuggled in through a title) can open or close a block: by construction,
+    not by listing spellings.
+    """
+    return html.escape(text, quote=True)
 
 
 def documents_block(docs: list[FoundDoc]) -> str:
@@ -110,3 +113,52 @@ def build_references(out: DraftOutput, docs: list[FoundDoc], notes: list[Note]) 
             )
         )
     return refs
+
+
+# A URL, or a bare host name with a common top-level domain ("evil.example/path").
+_URL = re.compile(
+    r"\bhttps?://[^\s<>()\"'\]\[]+"
+    r"|\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    r"(?:com|org|net|io|ai|dev|app|co|xyz|info|example|biz|site|online|top|ru|cn)\b"
+    r"(?:/[^\s<>()\"'\]\[]*)?",
+    re.I,
+)
+URL_REMOVED = "(link removed: not a source in the corpus)"
+
+
+def strip_unknown_urls(out: DraftOutput, known: Iterable[str]) -> tuple[DraftOutput, list[str]]:
+    """Remove URLs from model-written text unless the corpus (or the user's corpora) holds them.
+
+    ``known`` are normalised URLs (crafter.retrieval.corpus.normalize_url). Returns the cleaned
+    output and the URLs removed, for the run's record.
+    """
+    from crafter.retrieval.corpus import normalize_url
+
+    allowed = set(known)
+    removed: list[str] = []
+
+    def clean(text: str) -> str:
+        def repl(m: re.Match[str]) -> str:
+            url = m.group(0).rstrip(".,;:!?")
+            tail = m.group(0)[len(url) :]
+            full = url if "://" in url else f"https://{url}"
+            if normalize_url(full) in allowed:
+                return m.group(0)
+            removed.append(url)
+            return URL_REMOVED + tail
+
+        return _URL.sub(repl, text) if ("." in text) else text
+
+    def walk(value: object) -> object:
+        if isinstance(value, str):
+            return clean(value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    data = walk(out.model_dump(mode="json"))
+    if not removed:
+        return out, []
+    return DraftOutput.model_validate(data), removed

@@ -212,7 +212,7 @@ def model_draft(
     allowed = _allowed(res)
     check = unknown_citations(out, allowed)
     if check.ok:
-        return out, []
+        return _only_known_urls(ctx, out, res, stage), []
     ctx.events(
         StageEvent(
             stage, "progress", f"unknown citation(s) {', '.join(check.unknown)}: asking again"
@@ -235,7 +235,29 @@ def model_draft(
         ctx.events(
             StageEvent(stage, "progress", f"dropped unknown citation(s) {', '.join(still.unknown)}")
         )
-    return drop_unknown(out, allowed), sorted(set(check.unknown))
+    return _only_known_urls(ctx, drop_unknown(out, allowed), res, stage), sorted(
+        set(check.unknown)
+    )
+
+
+def _only_known_urls(ctx: Ctx, out: DraftOutput, res: Research, stage: str) -> DraftOutput:
+    """Model-written URLs survive only when the corpus or the research holds them."""
+    from crafter.evals.lint import corpus_urls
+    from crafter.pipeline.grounding import strip_unknown_urls
+    from crafter.retrieval.corpus import normalize_url
+
+    known = {*corpus_urls(), *(normalize_url(d.url) for d in res.docs)}
+    out, removed = strip_unknown_urls(out, known)
+    if removed:
+        ctx.events(
+            StageEvent(
+                stage,
+                "progress",
+                f"removed {len(removed)} URL(s) the corpus does not hold: "
+                + ", ".join(sorted(set(removed))[:5]),
+            )
+        )
+    return out
 
 
 def draft(ctx: Ctx, res: Research) -> StageRecord:
