@@ -38,7 +38,8 @@ def small_corpus(tmp_path: Path) -> Path:
 def test_build_search_and_incremental_sync(tmp_path: Path, small_corpus: Path) -> None:
     idx = CorpusIndex(tmp_path / "index", corpus_dir=small_corpus)
     first = idx.sync()
-    assert first.added == len(SAMPLE) and first.chunks_embedded > len(SAMPLE)
+    assert first.added == len(SAMPLE)
+    assert first.chunks_embedded + first.chunks_reused > len(SAMPLE)
     version = idx.corpus_version
     assert (
         json.loads((tmp_path / "index" / "manifest.json").read_text())["corpus_version"] == version
@@ -168,3 +169,10 @@ def test_cli_index_search_json_contract_and_errors(tmp_path: Path, small_corpus:
     assert fixed.returncode == 0 and f"{len(SAMPLE)} added" in fixed.stderr
     listed = run_cli("index", "--list", "--index", index, env=env)
     assert "corpus" in listed.stdout and str(len(SAMPLE)) in listed.stdout
+
+
+def test_fusion_ties_are_broken_by_id_not_by_input_order() -> None:
+    # "x" and "y" each sit at rank 2 of one list: equal scores, in either order of the lists.
+    one = rrf([["a", "x"], ["b", "y"]])
+    two = rrf([["b", "y"], ["a", "x"]])
+    assert one == two and [k for k, _ in one] == ["a", "b", "x", "y"]

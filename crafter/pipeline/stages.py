@@ -235,9 +235,7 @@ def model_draft(
         ctx.events(
             StageEvent(stage, "progress", f"dropped unknown citation(s) {', '.join(still.unknown)}")
         )
-    return _only_known_urls(ctx, drop_unknown(out, allowed), res, stage), sorted(
-        set(check.unknown)
-    )
+    return _only_known_urls(ctx, drop_unknown(out, allowed), res, stage), sorted(set(check.unknown))
 
 
 def _only_known_urls(ctx: Ctx, out: DraftOutput, res: Research, stage: str) -> DraftOutput:

@@ -501,17 +501,26 @@ class CorpusIndex:
         from crafter.retrieval.embedding import shared_embedder
 
         collection = self._open_collection()
-        vector = shared_embedder().embed([query])[0].tolist()
+        # Rounded to float16 precision: the same query then gives the same vector even when
+        # onnxruntime's threaded reductions differ in the last bits from run to run.
+        import numpy as np
+
+        raw = shared_embedder().embed([query])[0]
+        vector = raw.astype(np.float16).astype(np.float32).tolist()
         total = collection.count()
         if total == 0:
             return []
         try:
-            res = collection.query(query_embeddings=[vector], n_results=min(n, total), include=[])
+            res = collection.query(
+                query_embeddings=[vector], n_results=min(n, total), include=["distances"]
+            )
         except Exception as exc:
             raise IndexError_(
                 f"the vector store failed to answer ({exc})", hint=REBUILD_HINT
             ) from None
-        return list(res["ids"][0])
+        # Same index, same query, same order: near-ties are decided by id, not by chance.
+        pairs = zip(res["ids"][0], res["distances"][0], strict=True)
+        return [cid for cid, _ in sorted(pairs, key=lambda p: (round(float(p[1]), 5), p[0]))]
 
     def keyword_ranking(self, query: str, n: int = CANDIDATES) -> list[str]:
         import bm25s
@@ -525,7 +534,10 @@ class CorpusIndex:
         docs, scores = self._bm25.retrieve(
             tokens, k=min(n, len(self._bm25_ids)), show_progress=False
         )
-        return [self._bm25_ids[int(i)] for i, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        pairs = [
+            (self._bm25_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=True)
+        ]
+        return [cid for cid, s in sorted(pairs, key=lambda p: (-round(p[1], 5), p[0])) if s > 0]
 
     @_locked
     def search(
@@ -563,7 +575,7 @@ class CorpusIndex:
             if chunk is None or chunk.doc_key not in docs or chunk.doc_key in skip:
                 continue
             best.setdefault(chunk.doc_key, (score, cid))
-        ranked = sorted(best, key=lambda key: best[key][0], reverse=True)
+        ranked = sorted(best, key=lambda key: (-best[key][0], key))
         hits = []
         for key in ranked[:k]:
             meta = docs[key]
@@ -669,7 +681,8 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    # Ties (one item at rank r in one list, another at rank r in the other) are broken by id.
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def snippet(text: str, limit: int = 320) -> str:
