@@ -78,7 +78,7 @@ def test_invalid_yaml_and_non_mapping_report_the_file(tmp_path: Path) -> None:
         load_scenario(bad)
     assert "invalid YAML" in err.value.problems[0].message
     bad.write_text("- a list\n")
-    with pytest.raises(ScenarioFileError, match="expected a mapping"):
+    with pytest.raises(ScenarioFileError, match="not a scenario: the file reads as"):
         load_scenario(bad)
     bad.write_bytes(b"\xff\xfe\x00binary")
     with pytest.raises(ScenarioFileError, match="not UTF-8"):

@@ -130,7 +130,7 @@ def test_library_corpus_folders_are_indexed_and_citable(tmp_path: Path, corpus: 
     assert report.plan.drafting.sources == (label,) and label.startswith("docs-")
     s = load_scenario(list_scenario_files(lib)[0])
     assert [r.id for r in s.references] == [f"{label}-acme-routing"]
-    sources = json.loads((tmp_path / "index" / "manifest.json").read_text())["sources"]
+    sources = json.loads((tmp_path / "index" / "sources.json").read_text())["sources"]
     assert sources[label]["root"] == str((lib / "docs").resolve())
 
     # A folder that is not there is a usage error naming the setting.

@@ -505,7 +505,8 @@ async def test_the_library_lists_filters_and_opens_scenarios(tmp_path: Path) -> 
         await wait_for(pilot, lambda: len(screen.entries) == 3)
         by_name = {e.name: e for e in screen.entries}
         assert set(by_name) == {first.name, f"{second.id}.yaml", "broken.yaml"}
-        assert by_name[first.name].errors == 1 and by_name[first.name].status == "draft"
+        # One error per TODO(interviewer) placeholder the worksheet holds.
+        assert by_name[first.name].errors > 1 and by_name[first.name].status == "draft"
         assert by_name[f"{second.id}.yaml"].status == "reviewed"
         assert by_name["broken.yaml"].problem
 

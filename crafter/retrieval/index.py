@@ -2,10 +2,16 @@
 
 Layout of an index folder::
 
-    manifest.json   format, embedder, corpus version, sources, per-document hash and chunk ids
-    chunks.jsonl    every chunk's id, document key and text (BM25 is rebuilt from it)
-    bm25/           the persisted bm25s index
-    chroma/         the Chroma persistent store (unless --chroma-url points at a server)
+    manifest.json   format, embedder, corpus version, generation, per-document hash and chunk ids
+    sources.json    the user corpora registered with --add (kept apart: a rebuild never loses them)
+    .lock           held (flock) by whoever syncs, across processes
+    <generation>/   chunks.jsonl, bm25/ and chroma/ of one build (a Chroma server holds the vectors
+                    in a collection named for the generation instead)
+
+A rebuild writes a new generation beside the current one and switches to it by replacing
+manifest.json (one atomic rename); the previous generation is removed afterwards. A kill at any
+moment leaves the old index or the new one. An index made before generations (files at the top
+level) is read as generation "".
 
 Sync is incremental: a document whose content hash is unchanged is not re-embedded; removed
 documents' chunks are deleted. A no-op sync reads the corpus and the manifest and nothing else.
@@ -21,6 +27,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,11 +161,34 @@ class CorpusIndex:
         self._chunks: dict[str, Chunk] | None = None
         self._manifest: dict[str, Any] | None = None
         self._lock = threading.RLock()
+        # Sources registered for this object only (a dry run must not write).
+        self._pending_sources: dict[str, dict[str, str]] = {}
 
     # -- manifest -------------------------------------------------------------------------
     @property
     def manifest_path(self) -> Path:
         return self.dir / "manifest.json"
+
+    @property
+    def sources_path(self) -> Path:
+        return self.dir / "sources.json"
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder of the current generation's chunks, BM25 and local Chroma store."""
+        gen = str(self.manifest().get("generation", ""))
+        return self.dir / gen if gen else self.dir
+
+    @property
+    def collection_name(self) -> str:
+        gen = str(self.manifest().get("generation", ""))
+        return f"{COLLECTION}_{gen}" if gen else COLLECTION
+
+    def _sync_lock(self) -> Any:
+        from crafter.domain.locks import file_lock
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return file_lock(self.dir / ".lock", wait=True)
 
     def exists(self) -> bool:
         return self.manifest_path.is_file()
@@ -195,9 +225,29 @@ class CorpusIndex:
             )
         return data
 
+    def registered(self) -> dict[str, dict[str, str]]:
+        """User corpora registered with --add, by label (sources.json, else an older manifest)."""
+        if self.sources_path.is_file():
+            try:
+                data = json.loads(self.sources_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise IndexError_(
+                    f"{self.sources_path} is unreadable ({exc})",
+                    hint="fix or delete it, then register the folders again with --add",
+                ) from None
+            return {**data.get("sources", {}), **self._pending_sources}
+        return {**self.manifest().get("sources", {}), **self._pending_sources}
+
+    def _write_registered(self, sources: dict[str, dict[str, str]]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            self.sources_path, json.dumps({"sources": sources}, indent=1, sort_keys=True)
+        )
+        self.manifest()["sources"] = sources
+
     def sources(self) -> list[Source]:
         out = [Source("corpus", self.corpus_dir, "corpus")]
-        for label, info in sorted(self.manifest().get("sources", {}).items()):
+        for label, info in sorted(self.registered().items()):
             out.append(Source(label, Path(info["root"]), "user"))
         return out
 
@@ -232,9 +282,22 @@ class CorpusIndex:
     # -- sync -------------------------------------------------------------------------------
     @_locked
     def sync(self, *, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
+        with self._sync_lock():
+            # Another process may have synced while we waited for the lock.
+            self._forget()
+            return self._sync(rebuild=rebuild, progress=progress)
+
+    def _forget(self) -> None:
+        self._manifest = None
+        self._collection = None
+        self._bm25 = None
+        self._chunks = None
+
+    def _sync(self, *, rebuild: bool, progress: Progress | None) -> SyncReport:
         started = time.perf_counter()
+        previous: tuple[str, str] | None = None
         if rebuild:
-            self._wipe()
+            previous = self._start_generation()
         manifest = self.manifest()
         docs, problems = self.load_documents()
         report = SyncReport(problems=problems, corpus_version=corpus_version(docs))
@@ -280,58 +343,68 @@ class CorpusIndex:
         report.chunks_embedded = len(new_chunks) - report.chunks_reused
         manifest["docs"] = known
         manifest["corpus_version"] = report.corpus_version
+        # A copy for older readers; sources.json is where registrations live.
+        manifest["sources"] = {k: v for k, v in self.registered().items()}
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._write_chunks(chunks)
         self._build_bm25(chunks)
         # The manifest is written last: until then a crash leaves the old, consistent manifest and
         # the next sync redoes the work (chunk ids are deterministic, so upserts are idempotent).
+        # For a rebuild this one rename is the switch to the new generation.
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+        if previous is not None:
+            self._drop_generation(*previous)
+        self._remove_stray_generations()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _wipe(self) -> None:
-        import shutil
-
-        keep_sources = {}
+    def _start_generation(self) -> tuple[str, str]:
+        """Point this object at a fresh, empty generation (the manifest on disk still names the
+        current one until the rebuild finishes); returns the current (folder, collection)."""
+        old: dict[str, Any] = {}
         with contextlib.suppress(IndexError_):
-            keep_sources = self._read_manifest().get("sources", {})
-        self._drop_collection()
-        for name in ("bm25", "chunks.jsonl", "manifest.json"):
-            p = self.dir / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-        self._collection = None
-        self._bm25 = None
-        self._chunks = None
+            old = self._read_manifest()
+        old_gen = str(old.get("generation", ""))
+        current = (old_gen, f"{COLLECTION}_{old_gen}" if old_gen else COLLECTION)
+        self._forget()
         self._manifest = {
             "format": FORMAT,
             "embedder": MODEL_NAME,
             "corpus_version": "",
-            "sources": keep_sources,
+            "generation": f"g{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}",
+            "sources": self.registered() if self.sources_path.is_file() else old.get("sources", {}),
             "docs": {},
         }
+        if not self.sources_path.is_file() and self._manifest["sources"]:
+            self._write_registered(self._manifest["sources"])
+        return current
 
-    def _drop_collection(self) -> None:
-        """Delete the collection; if the store itself is unreadable, delete its folder."""
+    def _drop_generation(self, gen: str, collection: str) -> None:
+        """Remove a generation we switched away from (best effort: a reader may still hold it)."""
         import shutil
 
-        try:
+        with contextlib.suppress(Exception):
             client = self._client()
-            if any(getattr(c, "name", c) == COLLECTION for c in client.list_collections()):
-                client.delete_collection(COLLECTION)
-            return
-        except UsageError:
-            raise
-        except Exception:
-            if self.chroma_url:
-                raise
-        from chromadb.api.shared_system_client import SharedSystemClient
+            if any(getattr(c, "name", c) == collection for c in client.list_collections()):
+                client.delete_collection(collection)
+        if gen:
+            shutil.rmtree(self.dir / gen, ignore_errors=True)
+        else:  # an index from before generations: its files sit at the top level
+            for name in ("bm25", "chunks.jsonl", "chroma", "bm25.tmp"):
+                p = self.dir / name
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                elif p.exists():
+                    p.unlink()
 
-        # Chroma caches one client per path in the process; forget it before removing the files.
-        SharedSystemClient.clear_system_cache()
-        shutil.rmtree(self.dir / "chroma", ignore_errors=True)
+    def _remove_stray_generations(self) -> None:
+        """Generation folders a killed rebuild left behind (never the current one)."""
+        import shutil
+
+        current = str(self.manifest().get("generation", ""))
+        for child in self.dir.glob("g[0-9]*-*"):
+            if child.is_dir() and child.name != current:
+                shutil.rmtree(child, ignore_errors=True)
 
     def _embed_and_add(
         self,
@@ -391,8 +464,8 @@ class CorpusIndex:
                 ssl=parts.scheme == "https",
                 settings=settings,
             )
-        self.dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=settings)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.data_dir / "chroma"), settings=settings)
 
     def _open_collection(self) -> Any:
         if self._collection is None:
@@ -401,14 +474,14 @@ class CorpusIndex:
             try:
                 client = self._client()
                 self._collection = client.get_or_create_collection(
-                    COLLECTION,
+                    self.collection_name,
                     embedding_function=CrafterMiniLM(),
                     metadata={"hnsw:space": "cosine"},
                 )
             except UsageError:
                 raise
             except Exception as exc:
-                where = self.chroma_url or str(self.dir / "chroma")
+                where = self.chroma_url or str(self.data_dir / "chroma")
                 raise IndexError_(
                     f"cannot open the vector store at {where}: {exc}", hint=REBUILD_HINT
                 ) from None
@@ -416,7 +489,7 @@ class CorpusIndex:
 
     def _load_chunks(self) -> dict[str, Chunk]:
         if self._chunks is None:
-            path = self.dir / "chunks.jsonl"
+            path = self.data_dir / "chunks.jsonl"
             chunks: dict[str, Chunk] = {}
             if path.is_file():
                 try:
@@ -433,7 +506,7 @@ class CorpusIndex:
         return self._chunks
 
     def _write_chunks(self, chunks: dict[str, Chunk]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         lines = (
             json.dumps(
                 {
@@ -446,7 +519,7 @@ class CorpusIndex:
             )
             for c in sorted(chunks.values(), key=lambda c: c.chunk_id)
         )
-        atomic_write_text(self.dir / "chunks.jsonl", "\n".join(lines) + "\n")
+        atomic_write_text(self.data_dir / "chunks.jsonl", "\n".join(lines) + "\n")
         self._chunks = chunks
 
     def _build_bm25(self, chunks: dict[str, Chunk]) -> None:
@@ -463,12 +536,12 @@ class CorpusIndex:
                 ),
                 show_progress=False,
             )
-        tmp = self.dir / "bm25.tmp"
+        tmp = self.data_dir / "bm25.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
         retriever.save(str(tmp), show_progress=False)
         (tmp / "ids.json").write_text(json.dumps([c.chunk_id for c in ordered]))
-        final = self.dir / "bm25"
+        final = self.data_dir / "bm25"
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)
@@ -480,7 +553,7 @@ class CorpusIndex:
             return
         import bm25s
 
-        folder = self.dir / "bm25"
+        folder = self.data_dir / "bm25"
         try:
             self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
             self._bm25_ids = json.loads((folder / "ids.json").read_text())
@@ -495,7 +568,12 @@ class CorpusIndex:
         """Build the index if it does not exist yet (the first search does this)."""
         if self.exists():
             return None
-        return self.sync(progress=progress)
+        with self._sync_lock():
+            # A build another process started may have finished while we waited for it.
+            self._forget()
+            if self.exists():
+                return None
+            return self._sync(rebuild=False, progress=progress)
 
     def dense_ranking(self, query: str, n: int = CANDIDATES) -> list[str]:
         from crafter.retrieval.embedding import shared_embedder
@@ -614,22 +692,27 @@ class CorpusIndex:
             raise UsageError(
                 f"{root} is not a folder", hint="pass a folder of .md, .txt or .pdf files"
             )
-        manifest = self.manifest()
-        manifest.setdefault("sources", {})[label] = {"root": str(root.resolve())}
+        sources = self.registered()
+        sources[label] = {"root": str(root.resolve())}
         if not persist:
+            self._pending_sources[label] = sources[label]
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+        with self._sync_lock():
+            current = self.registered()
+            current[label] = sources[label]
+            self._write_registered(current)
 
     def remove_source(self, label: str) -> None:
-        manifest = self.manifest()
-        if label not in manifest.get("sources", {}):
-            known = ", ".join(sorted(manifest.get("sources", {}))) or "none"
-            raise UsageError(
-                f"no user corpus labelled {label!r}", hint=f"labels: {known} (crafter index --list)"
-            )
-        del manifest["sources"][label]
-        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+        with self._sync_lock():
+            sources = self.registered()
+            if label not in sources:
+                known = ", ".join(sorted(sources)) or "none"
+                raise UsageError(
+                    f"no user corpus labelled {label!r}",
+                    hint=f"labels: {known} (crafter index --list)",
+                )
+            del sources[label]
+            self._write_registered(sources)
 
 
 class ScopedIndex:
