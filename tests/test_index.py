@@ -176,3 +176,84 @@ def test_fusion_ties_are_broken_by_id_not_by_input_order() -> None:
     one = rrf([["a", "x"], ["b", "y"]])
     two = rrf([["b", "y"], ["a", "x"]])
     assert one == two and [k for k, _ in one] == ["a", "b", "x", "y"]
+
+
+def _edited_copy(folder: Path, n: int) -> Path:
+    """``n`` bundled documents with a changed line, so nothing matches the shipped vectors and
+    a build really embeds (slow enough to interrupt)."""
+    folder.mkdir()
+    from crafter.retrieval.corpus import iter_corpus_files
+
+    for path in list(iter_corpus_files(data_dir("reference_corpus")))[:n]:
+        text = path.read_text(encoding="utf-8").replace("## Problem\n", "## Problem\nEdited. ", 1)
+        (folder / path.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_rebuild_keeps_registrations_and_switches_generation(tmp_path: Path) -> None:
+    corpus = _edited_copy(tmp_path / "corpus", 3)
+    user = tmp_path / "notes"
+    user.mkdir()
+    (user / "a.md").write_text("# Our routing notes\n\nExperts get 40 pings a day.\n")
+    idx = CorpusIndex(tmp_path / "index", corpus_dir=corpus)
+    idx.add_source(user, "notes")
+    idx.sync()
+    first = idx.manifest().get("generation", "")
+    idx2 = CorpusIndex(tmp_path / "index", corpus_dir=corpus)
+    idx2.sync(rebuild=True)
+    second = idx2.manifest()["generation"]
+    assert second and second != first
+    assert "notes" in CorpusIndex(tmp_path / "index", corpus_dir=corpus).registered()
+    leftovers = sorted(p.name for p in (tmp_path / "index").iterdir() if p.is_dir())
+    assert leftovers == [second], "the old generation is removed; nothing orphaned"
+    collection = idx2._open_collection()
+    assert collection.count() == len(idx2._load_chunks())
+    assert [h.id for h in idx2.search("pings a day", 1)] == ["notes-a"]
+
+
+def test_kill_9_during_a_rebuild_leaves_the_old_index_and_its_registrations(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpus = _edited_copy(tmp_path / "corpus", 40)
+    env = {
+        **os.environ,
+        "CRAFTER_CORPUS_DIR": str(corpus),
+        "CRAFTER_INDEX_DIR": str(tmp_path / "idx"),
+    }
+    user = tmp_path / "notes"
+    user.mkdir()
+    (user / "a.md").write_text("# Our routing notes\n\nExperts get 40 pings a day.\n")
+    cli = [sys.executable, "-m", "crafter"]
+    assert (
+        subprocess.run(
+            [*cli, "index", "--add", str(user), "--label", "notes"], env=env, capture_output=True
+        ).returncode
+        == 0
+    )
+    before = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    proc = subprocess.Popen(
+        [*cli, "index", "--rebuild"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    gen_dirs: list[Path] = []
+    deadline = time.monotonic() + 120
+    while not gen_dirs and time.monotonic() < deadline:  # the new generation is being written
+        gen_dirs = [
+            p for p in (tmp_path / "idx").glob("g*-*") if p.name != before.get("generation")
+        ]
+        time.sleep(0.01)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert after.get("generation") == before.get("generation") and after["docs"] == before["docs"]
+    res = subprocess.run(
+        [*cli, "search", "pings a day", "--json"], env=env, capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["results"][0]["id"] == "notes-a"
+    listed = subprocess.run([*cli, "index", "--list"], env=env, capture_output=True, text=True)
+    assert "notes" in listed.stdout
