@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crafter.errors import UsageError
 
-_KEYS = {"model", "base_url", "level"}
+_KEYS = {"model", "base_url", "level", "chroma_url", "timeout"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class Config:
     model: str | None = None
     base_url: str | None = None
     level: str | None = None
+    # A Chroma server that holds the index's vectors (a team's shared index).
+    chroma_url: str | None = None
+    # Seconds without a byte from a model server before a call is given up (see providers).
+    timeout: float | None = None
     path: Path | None = None
 
 
@@ -55,5 +59,18 @@ def load_config() -> Config:
         model=section.get("model"),
         base_url=section.get("base_url"),
         level=section.get("level"),
+        chroma_url=section.get("chroma_url"),
+        timeout=_seconds(section.get("timeout"), path),
         path=path,
     )
+
+
+def _seconds(value: object, path: Path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise UsageError(
+            f"{path}: timeout must be a positive number of seconds, got {value!r}",
+            hint="e.g. timeout = 600 for a model served on a CPU",
+        )
+    return float(value)

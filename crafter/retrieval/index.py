@@ -153,7 +153,9 @@ class CorpusIndex:
         self.dir = Path(index_dir) if index_dir else default_index_dir()
         # Precomputed vectors for the bundled corpus (None: the package's own).
         self.vectors_dir = vectors_dir
-        self.chroma_url = chroma_url
+        # Where the vectors live: --chroma-url, then $CRAFTER_CHROMA_URL, then the config file's
+        # chroma_url, then the server the index was built on (recorded in its manifest).
+        self.chroma_url = chroma_url or _configured_chroma_url()
         self.corpus_dir = corpus_dir or builtin_corpus_dir()
         self._collection: Any = None
         self._bm25: Any = None
@@ -196,6 +198,11 @@ class CorpusIndex:
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
             self._manifest = self._read_manifest()
+            recorded = self._manifest.get("chroma_url")
+            if recorded and not self.chroma_url:
+                # Built on a server: searching an empty local store instead would be silent
+                # and wrong, so the recorded server is used.
+                self.chroma_url = str(recorded)
         return self._manifest
 
     def _read_manifest(self) -> dict[str, Any]:
@@ -294,6 +301,33 @@ class CorpusIndex:
         self._chunks = None
 
     def _sync(self, *, rebuild: bool, progress: Progress | None) -> SyncReport:
+        try:
+            return self._sync_inner(rebuild=rebuild, progress=progress)
+        except UsageError:
+            raise
+        except Exception as exc:
+            if self.chroma_url and _is_connection_error(exc):
+                raise IndexError_(
+                    f"lost the Chroma server at {self.chroma_url} while indexing ({exc}); the "
+                    "index on disk is unchanged, so rerun once the server is back",
+                    hint=SERVER_HINT,
+                ) from None
+            raise
+
+    def _check_server(self) -> None:
+        """With a server, even a sync with nothing to do proves the server answers."""
+        if not self.chroma_url:
+            return
+        try:
+            self._open_collection().count()
+        except IndexError_:
+            raise
+        except Exception as exc:
+            raise IndexError_(
+                f"the Chroma server at {self.chroma_url} does not answer ({exc})", hint=SERVER_HINT
+            ) from None
+
+    def _sync_inner(self, *, rebuild: bool, progress: Progress | None) -> SyncReport:
         started = time.perf_counter()
         previous: tuple[str, str] | None = None
         if rebuild:
@@ -309,6 +343,7 @@ class CorpusIndex:
         removed = [k for k in known if k not in current]
         report.unchanged = len(current) - len(changed)
         if not changed and not removed and manifest.get("corpus_version") == report.corpus_version:
+            self._check_server()
             report.seconds = time.perf_counter() - started
             return report
         collection = self._open_collection()
@@ -343,6 +378,10 @@ class CorpusIndex:
         report.chunks_embedded = len(new_chunks) - report.chunks_reused
         manifest["docs"] = known
         manifest["corpus_version"] = report.corpus_version
+        if self.chroma_url:
+            manifest["chroma_url"] = self.chroma_url
+        else:
+            manifest.pop("chroma_url", None)
         # A copy for older readers; sources.json is where registrations live.
         manifest["sources"] = {k: v for k, v in self.registered().items()}
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -450,6 +489,8 @@ class CorpusIndex:
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
+        if not self.chroma_url and self.exists():
+            self.manifest()  # an index built on a server records it; use that server
         if self.chroma_url:
             from urllib.parse import urlsplit
 
@@ -483,7 +524,8 @@ class CorpusIndex:
             except Exception as exc:
                 where = self.chroma_url or str(self.data_dir / "chroma")
                 raise IndexError_(
-                    f"cannot open the vector store at {where}: {exc}", hint=REBUILD_HINT
+                    f"cannot open the vector store at {where}: {exc}",
+                    hint=SERVER_HINT if self.chroma_url else REBUILD_HINT,
                 ) from None
         return self._collection
 
@@ -585,7 +627,13 @@ class CorpusIndex:
 
         raw = shared_embedder().embed([query])[0]
         vector = raw.astype(np.float16).astype(np.float32).tolist()
-        total = collection.count()
+        try:
+            total = collection.count()
+        except Exception as exc:
+            raise IndexError_(
+                f"the vector store failed to answer ({exc})",
+                hint=SERVER_HINT if self.chroma_url else REBUILD_HINT,
+            ) from None
         if total == 0:
             return []
         try:
@@ -594,7 +642,8 @@ class CorpusIndex:
             )
         except Exception as exc:
             raise IndexError_(
-                f"the vector store failed to answer ({exc})", hint=REBUILD_HINT
+                f"the vector store failed to answer ({exc})",
+                hint=SERVER_HINT if self.chroma_url else REBUILD_HINT,
             ) from None
         # Same index, same query, same order: near-ties are decided by id, not by chance.
         pairs = zip(res["ids"][0], res["distances"][0], strict=True)
@@ -747,6 +796,34 @@ class ScopedIndex:
             key for key, v in self.index.documents().items() if v.get("source") not in self.scope
         }
         return self.index.search(query, k, mode=mode, exclude={*exclude, *outside})
+
+
+SERVER_HINT = (
+    "start the server (chroma run --path DIR --port PORT) or point crafter at the right one "
+    "with --chroma-url, CRAFTER_CHROMA_URL or chroma_url in the config file"
+)
+
+
+def _configured_chroma_url() -> str | None:
+    import os
+
+    env = os.environ.get("CRAFTER_CHROMA_URL", "").strip()
+    if env:
+        return env
+    from crafter.config import load_config
+
+    return load_config().chroma_url
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    names = {type(e).__name__ for e in (exc, exc.__cause__, exc.__context__) if e is not None}
+    text = str(exc).lower()
+    return bool(
+        names
+        & {"ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError", "ReadError"}
+        or "could not connect" in text
+        or "connection refused" in text
+    )
 
 
 def source_label(root: Path) -> str:
