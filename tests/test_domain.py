@@ -121,3 +121,29 @@ def test_slugify_and_placeholders() -> None:
     assert slugify("¿¿??") == "scenario"
     assert is_placeholder("TODO(interviewer): fill me")
     assert not is_placeholder("a filled answer")
+
+
+def test_duplicate_ids_and_rubric_signals_are_invalid(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from crafter.domain import ScenarioFileError, parse_scenario_text, to_yaml
+    from crafter.pipeline import DraftRequest, draft_scenario
+    from crafter.providers.scaffold import ScaffoldProvider
+    from tests.helpers import run_cli
+
+    s = draft_scenario(
+        DraftRequest("Route questions in #ask-eng to experts.", "staff", dt.date(2026, 11, 1)),
+        ScaffoldProvider(),
+    ).scenario
+    text = to_yaml(s)
+    for bad, where in (
+        (text.replace("id: h2\n", "id: h1\n", 1), "hooks"),
+        (text.replace("id: q2\n", "id: q1\n", 1), "questions"),
+    ):
+        with pytest.raises(ScenarioFileError, match=f"{where}: the id .* is used by items 0 and 1"):
+            parse_scenario_text(bad, "x.yaml")
+        path = tmp_path / f"dup-{where}.yaml"
+        path.write_text(bad)
+        assert run_cli("validate", str(path)).returncode == 2
+        res = run_cli("lint", str(path))
+        assert res.returncode == 2 and "used by items" in res.stdout

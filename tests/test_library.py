@@ -162,10 +162,19 @@ def test_approving_a_proposal_promotes_it(tmp_path: Path) -> None:
 def test_cli_review(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     save_scenario(_scenario(), path)
+    before = path.read_bytes()
+    # A worksheet with TODO placeholders open is not approved without saying so.
     res = run_cli(
         "review", str(path), "--status", "approved", "--by", "Ana", "--notes", "ready for loops"
     )
+    assert res.returncode == 1 and "open item(s)" in res.stderr and "premise" in res.stderr
+    assert path.read_bytes() == before
+    res = run_cli(
+        "review", str(path), "--status", "approved", "--by", "Ana", "--notes", "ready for loops",
+        "--allow-open",
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr
+    assert "open item(s) (--allow-open)" in res.stderr
     assert res.stdout.strip() == str(path)
     assert load_scenario(path).review.model_dump() == {
         "status": "approved",
@@ -256,3 +265,25 @@ def test_cli_new_bad_input_exits_2_and_writes_nothing(
         res = run_cli("new", SLACK_SEED, "--library", str(missing), "--no-research", *args)
         assert res.returncode == 2 and expect in res.stderr
         assert not missing.exists()
+
+
+def test_approving_a_proposal_does_not_carry_the_old_approvals_notes(tmp_path: Path) -> None:
+    from crafter.domain.library import apply_review, proposal_path, review_file
+
+    path = tmp_path / "s.yaml"
+    approved = apply_review(_scenario(), "approved", "Ana", "checked the old answers")
+    save_scenario(approved, path)
+    save_scenario(
+        approved.model_copy(
+            update={"review": approved.review.model_copy(update={"status": "draft"})}
+        ),
+        proposal_path(path),
+    )
+    outcome = review_file(proposal_path(path), "approved", "Bo")
+    assert outcome.path == path and load_scenario(path).review.model_dump() == {
+        "status": "approved",
+        "reviewer": "Bo",
+        "notes": "",
+    }
+    res = run_cli("review", str(tmp_path), "--status", "reviewed", "--by", "Bo")
+    assert res.returncode == 2 and "is a folder" in res.stderr

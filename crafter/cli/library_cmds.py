@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from crafter.cli.output import err_console, note, out_console, parse_date
-from crafter.errors import UsageError
+from crafter.errors import CrafterError, UsageError
 
 if TYPE_CHECKING:
     from crafter.domain import Scenario
@@ -30,10 +30,13 @@ if TYPE_CHECKING:
 @contextmanager
 def _library_errors() -> Iterator[None]:
     """Library mistakes (bad path, status, revision) are usage errors: exit 2 with a hint."""
-    from crafter.domain.library import LibraryError
+    from crafter.domain.library import ApprovalBlocked, LibraryError
 
     try:
         yield
+    except ApprovalBlocked as exc:
+        # Not a usage mistake: the scenario has open findings, like lint's exit 1.
+        raise CrafterError(exc.message, hint=exc.hint) from None
     except LibraryError as exc:
         raise UsageError(exc.message, hint=exc.hint) from None
 
@@ -124,12 +127,25 @@ def review(
     notes: Annotated[
         str | None, typer.Option("--notes", help="Review notes (replace the current ones).")
     ] = None,
+    allow_open: Annotated[
+        bool,
+        typer.Option(
+            "--allow-open", help="Approve even with lint errors or TODO placeholders still open."
+        ),
+    ] = False,
 ) -> None:
     """Set a scenario's review status, reviewer and notes (approving a proposal promotes it)."""
     from crafter.domain.library import review_file
+    from crafter.evals.lint import open_items
 
     with _library_errors():
-        outcome = review_file(file, status, by, notes)
+        outcome = review_file(
+            file, status, by, notes, open_items=None if allow_open else open_items
+        )
+    if allow_open and status == "approved":
+        left = open_items(outcome.scenario, str(outcome.path))
+        if left:
+            note(f"approved with {len(left)} open item(s) (--allow-open)")
     r = outcome.scenario.review
     if outcome.promoted_from is not None:
         note(f"{outcome.promoted_from} approved: it replaced {outcome.path}")

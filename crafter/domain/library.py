@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import subprocess
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, get_args
@@ -234,8 +235,32 @@ class ReviewOutcome:
     promoted_from: Path | None = None
 
 
+# Finds what is still open in a scenario (lint errors, TODO placeholders); the evals layer
+# provides it, so the domain does not import the checks.
+OpenItems = Callable[[Scenario, str], list[str]]
+
+
+class ApprovalBlocked(LibraryError):
+    """Approving a scenario that still has open items, without --allow-open."""
+
+    def __init__(self, path: Path, items: list[str]) -> None:
+        shown = "\n".join(f"  {i}" for i in items[:20])
+        more = f"\n  (and {len(items) - 20} more)" if len(items) > 20 else ""
+        super().__init__(
+            f"{path} is not approved: {len(items)} open item(s)\n{shown}{more}",
+            hint="fix them (crafter lint FILE lists each with its line), or approve anyway with "
+            "--allow-open",
+        )
+        self.items = items
+
+
 def review_file(
-    path: Path, status: str, reviewer: str | None = None, notes: str | None = None
+    path: Path,
+    status: str,
+    reviewer: str | None = None,
+    notes: str | None = None,
+    *,
+    open_items: OpenItems | None = None,
 ) -> ReviewOutcome:
     """Record a review in the scenario file at ``path`` (an atomic rewrite).
 
@@ -243,6 +268,10 @@ def review_file(
     whose earlier text stays in version control.
     """
     path = Path(path)
+    if path.is_dir():
+        raise LibraryError(
+            f"{path} is a folder, not a scenario file", hint="review one .yaml file at a time"
+        )
     if not path.is_file():
         raise LibraryError(f"{path}: no such scenario file")
     try:
@@ -254,6 +283,19 @@ def review_file(
             + ("" if len(exc.problems) <= 5 else f" (and {len(exc.problems) - 5} more)"),
             hint="fix the file first (crafter validate FILE shows every problem)",
         ) from None
+    if path.is_dir():
+        raise LibraryError(f"{path} is a folder", hint="review one scenario file at a time")
+    apply_review(scenario, status, reviewer, notes)  # bad status or a missing name first
+    if status == "approved" and open_items is not None:
+        items = open_items(scenario, str(path))
+        if items:
+            raise ApprovalBlocked(path, items)
+    if status == "approved" and is_proposal(path) and notes is None:
+        # The old approval's notes were about the old text: they do not ride along silently.
+        original = proposal_original(path)
+        old = load_scenario(original).review if original.is_file() else None
+        if old is not None and old.notes and old.notes == scenario.review.notes:
+            notes = ""
     updated = apply_review(scenario, status, reviewer, notes)
     from crafter.domain.files import writable_dir_problem
 

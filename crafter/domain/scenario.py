@@ -8,9 +8,16 @@ Every string and list is bounded: a small local model would otherwise fill a fie
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 SCHEMA_VERSION: Literal[1] = 1
 MAX_SEED_CHARS = 4000
@@ -178,6 +185,29 @@ class ScenarioContent(_Strict):
     decisions: list[Decision] = Field(default_factory=list, max_length=15)
     rubric: list[RubricRow] = Field(min_length=1, max_length=len(SIGNALS))
     traps: list[Trap] = Field(default_factory=list, max_length=15)
+
+    @field_validator("context", "hooks", "questions", "decisions")
+    @classmethod
+    def _unique_ids(cls, items: list[Any], info: ValidationInfo) -> list[Any]:
+        """Ids name items that questions, hooks and editors point at: unique within each list."""
+        seen: dict[str, int] = {}
+        for n, item in enumerate(items):
+            if item.id in seen:
+                raise ValueError(
+                    f"the id {item.id!r} is used by items {seen[item.id]} and {n} of "
+                    f"{info.field_name}; give each its own id"
+                )
+            seen[item.id] = n
+        return items
+
+    @field_validator("rubric")
+    @classmethod
+    def _one_row_per_signal(cls, rows: list[RubricRow]) -> list[RubricRow]:
+        signals = [row.signal for row in rows]
+        twice = sorted({s for s in signals if signals.count(s) > 1})
+        if twice:
+            raise ValueError(f"more than one rubric row for {', '.join(twice)}")
+        return rows
 
 
 class Scenario(ScenarioContent):

@@ -189,7 +189,7 @@ def problems_from_validation(
             if loc[:cut] in lines:
                 line = lines[loc[:cut]]
                 break
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown field (not part of schema_version 1; check its spelling)"
         elif e["type"] == "missing":

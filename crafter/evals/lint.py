@@ -306,3 +306,14 @@ def lint_paths(
         report.results.append(result)
     report.input_errors = sum(1 for r in report.results if r.scores.get("input_error"))
     return report
+
+
+def open_items(scenario: Scenario, path: str = "<scenario>") -> list[str]:
+    """What stands between a scenario and approval: every error finding (placeholders, fabricated
+    sources, vagueness...), each as 'location: message'."""
+    result = lint_scenario(scenario, dt.date.today(), path)
+    return [
+        f"{f.location or 'file'}: [{f.check}] {f.message}"
+        for f in result.findings
+        if f.severity == "error"
+    ]

@@ -791,11 +791,15 @@ class _Pool:
                 self.running -= 1
                 self.cond.notify_all()
 
+        thread = threading.Thread(target=target, name="crafter-regen", daemon=True)
         try:
-            threading.Thread(target=target, name="crafter-regen", daemon=True).start()
+            thread.start()
         except BaseException:
-            with self.cond:
-                self.running -= 1
+            # Ctrl-C can land while start() waits for the new thread to run: if it did start,
+            # it is in flight and will report; only a thread that never ran is uncounted.
+            if thread.ident is None:
+                with self.cond:
+                    self.running -= 1
             raise
 
     def wait(self, until: Callable[[], bool], deadline: float | None = None) -> list[Outcome]:
