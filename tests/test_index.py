@@ -140,6 +140,12 @@ def test_llama_index_embedding_wrapper_matches_the_embedder() -> None:
 def test_cli_index_search_json_contract_and_errors(tmp_path: Path, small_corpus: Path) -> None:
     index = str(tmp_path / "index")
     env = {"CRAFTER_CORPUS_DIR": str(small_corpus)}
+    # An --index folder that holds no index is a mistake to report, not a place to build quietly.
+    typo = run_cli("search", "fraud", "--index", str(tmp_path / "nope"), env=env)
+    assert typo.returncode == 2 and "crafter index --index" in typo.stderr
+    assert not (tmp_path / "nope").exists()
+    built = run_cli("index", "--index", index, env=env)
+    assert built.returncode == 0, built.stderr
     res = run_cli(
         "search", "predict when the food arrives", "--index", index, "--json", "-k", "2", env=env
     )
@@ -157,7 +163,9 @@ def test_cli_index_search_json_contract_and_errors(tmp_path: Path, small_corpus:
         "snippet",
         "source",
     }
-    assert "building it once" in res.stderr
+    # The default index folder (here CRAFTER_INDEX_DIR) is built on first use, with a note.
+    first = run_cli("search", "fraud", env={**env, "CRAFTER_INDEX_DIR": str(tmp_path / "dflt")})
+    assert first.returncode == 0 and "building it once" in first.stderr
     assert run_cli("search", "  ", "--index", index, env=env).returncode == 2
     noop = run_cli("index", "--index", index, env=env)
     assert noop.returncode == 0 and "0 added, 0 updated, 0 removed" in noop.stderr

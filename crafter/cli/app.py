@@ -129,9 +129,12 @@ def draft(
     critic = build_provider(judge) if judge else None
     index = None
     if not no_research:
-        from crafter.retrieval.index import CorpusIndex
+        from crafter.retrieval.index import CorpusIndex, require_index
 
+        require_index(index_dir)
         index = CorpusIndex(index_dir)
+        if not index.exists():
+            note(f"building the reference index at {index.dir} (once; progress follows)")
     config = PipelineConfig(
         model=provider, research_model=cheap, judge=critic, rounds=rounds, index=index
     )

@@ -121,6 +121,9 @@ def search(
         raise UsageError(
             "the search query is empty", hint='e.g. crafter search "route questions to experts"'
         )
+    from crafter.retrieval.index import require_index
+
+    require_index(index_dir)
     idx = open_index(index_dir, chroma_url)
     if not idx.exists():
         note("no index yet: building it once (later searches are instant)")

@@ -84,8 +84,9 @@ def library_drafting(
         raise UsageError(f"--rounds {rounds} is out of range", hint="use 0 to 5")
     if not _first(research, cfg.research, True):
         return Drafting(None, rounds)
-    from crafter.retrieval.index import CorpusIndex, ScopedIndex, source_label
+    from crafter.retrieval.index import CorpusIndex, ScopedIndex, require_index, source_label
 
+    require_index(index_dir)
     index = CorpusIndex(index_dir)
     labels = []
     known = index.manifest().get("sources", {})

@@ -154,8 +154,9 @@ def run_pipeline(
 
     try:
         if config.index is None:
-            events(StageEvent("frame", "skipped", "no index: research skipped"))
-            events(StageEvent("research", "skipped", "no index: research skipped"))
+            why = "research is off: drafting without the reference corpus (no citations)"
+            events(StageEvent("frame", "skipped", why))
+            events(StageEvent("research", "skipped", why))
             res = Research(docs=[], notes=[])
         else:
             fr = step(1, "frame", lambda: stages.frame(ctx))

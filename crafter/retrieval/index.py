@@ -798,6 +798,20 @@ class ScopedIndex:
         return self.index.search(query, k, mode=mode, exclude={*exclude, *outside})
 
 
+def require_index(index_dir: Path | None) -> None:
+    """An --index folder named on purpose must hold an index: building one there silently (a
+    typo'd path) would take minutes and hide the mistake. The default folder is built on first
+    use instead, with progress."""
+    if index_dir is None:
+        return
+    if not (Path(index_dir) / "manifest.json").is_file():
+        raise UsageError(
+            f"no index at {index_dir}",
+            hint=f"build one there with `crafter index --index {index_dir}`, or leave out "
+            "--index to use the default index",
+        )
+
+
 SERVER_HINT = (
     "start the server (chroma run --path DIR --port PORT) or point crafter at the right one "
     "with --chroma-url, CRAFTER_CHROMA_URL or chroma_url in the config file"
