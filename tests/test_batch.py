@@ -656,3 +656,24 @@ def test_a_hanging_model_after_ctrl_c_does_not_hold_the_exit(
     assert proc.returncode == 130, err
     assert time.monotonic() - started < 6, "the exit waited for the hanging model"
     assert not lock_is_held(lib / ".crafter" / LOCK_NAME)
+
+
+def test_the_call_timeout_is_configurable_for_slow_servers(
+    tmp_path: Path, fault_server: Any
+) -> None:
+    """A server slower than the timeout fails with a message saying how to raise it; raising it
+    (flag, environment or config file) lets the same slow server draft."""
+    _server_answers(fault_server)
+    fault_server.latency = 2.0
+    env = {"CRAFTER_BASE_URL": fault_server.base_url}
+    args = ("draft", seed(3), "--model", MODEL, *PLAIN, "--out", str(tmp_path / "out"),
+            "--runs", str(tmp_path / "runs"))  # fmt: skip
+    config = tmp_path / "config.toml"
+    config.write_text("timeout = 1\n")
+    slow = run_cli(*args, env={**env, "CRAFTER_CONFIG": str(config)})
+    assert slow.returncode == 1 and "no byte from the server for 1s" in slow.stderr
+    assert "CRAFTER_TIMEOUT" in slow.stderr
+    assert run_cli("--timeout", "10", *args, env=env).returncode == 0
+    assert run_cli(*args, env={**env, "CRAFTER_TIMEOUT": "10"}).returncode == 0
+    bad = run_cli(*args, env={**env, "CRAFTER_TIMEOUT": "soon"})
+    assert bad.returncode == 2 and "positive number of seconds" in bad.stderr

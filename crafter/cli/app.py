@@ -43,8 +43,21 @@ def _root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log retries and timings.")
     ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Seconds a model server may stay silent before a call is retried (default 120; "
+            "also CRAFTER_TIMEOUT or timeout in the config file). Raise it for CPU-served models.",
+        ),
+    ] = None,
 ) -> None:
     setup_logging(verbose)
+    if timeout is not None:
+        import os
+
+        os.environ["CRAFTER_TIMEOUT"] = str(timeout)
 
 
 def _writable_dir(path: Path) -> Path:

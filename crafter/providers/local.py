@@ -167,7 +167,7 @@ atexit.register(_SERVER.stop)
 class LocalProvider(OpenAIChatProvider):
     """The embedded model behind the OpenAI-compatible client."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, policy: RetryPolicy | None = None) -> None:
         spec = LOCAL_MODELS.get(name)
         if spec is None:
             known = ", ".join(f"local:{n}" for n in LOCAL_MODELS)
@@ -179,7 +179,7 @@ class LocalProvider(OpenAIChatProvider):
             spec.filename,
             api_key=None,
             strict=False,
-            policy=RetryPolicy(max_attempts=2, timeout=300.0),
+            policy=policy or RetryPolicy(max_attempts=2, timeout=300.0),
             # A light repeat penalty stops the small model looping inside one string.
             extra_body={"repeat_penalty": 1.1},
             temperature=0.3,

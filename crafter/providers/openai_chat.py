@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from crafter.errors import ProviderError, UsageError
 from crafter.providers.base import Generation, Message, T
-from crafter.providers.retry import Retryable, RetryPolicy, parse_retry_after
+from crafter.providers.retry import Retryable, RetryPolicy, idle_timeout, parse_retry_after
 from crafter.providers.schema import output_schema
 from crafter.providers.structured import RawReply, generate_structured
 
@@ -68,7 +68,7 @@ class OpenAIChatProvider:
                     api_key=self._api_key or "not-needed",
                     base_url=self._base_url,
                     max_retries=0,
-                    timeout=self.policy.timeout,
+                    timeout=openai.Timeout(**idle_timeout(self.policy.timeout)),
                 )
             return self._client
 
@@ -154,7 +154,10 @@ class OpenAIChatProvider:
                 "rate limited (HTTP 429)", parse_retry_after(exc.response.headers)
             ) from None
         except openai.APITimeoutError:
-            raise Retryable(f"no answer within {self.policy.timeout:.0f}s") from None
+            raise Retryable(
+                f"no byte from the server for {self.policy.timeout:.0f}s (raise it with "
+                "--timeout, CRAFTER_TIMEOUT or timeout in the config file)"
+            ) from None
         except openai.APIConnectionError as exc:
             raise Retryable(f"connection failed: {type(exc.__cause__ or exc).__name__}") from None
         except openai.InternalServerError as exc:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from crafter.config import Config, load_config
 from crafter.errors import UsageError
 from crafter.providers.base import Provider
+from crafter.providers.retry import RetryPolicy
 
 DEFAULT_ANTHROPIC = "anthropic:claude-sonnet-5-5"
 DEFAULT_OPENAI = "openai:gpt-5.4-mini"
@@ -71,9 +72,36 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
     return provider, model
 
 
+TIMEOUT_ENV = "CRAFTER_TIMEOUT"
+
+
+def call_timeout(config: Config | None = None) -> float | None:
+    """Seconds a model server may stay silent before a call is given up: $CRAFTER_TIMEOUT (or
+    ``crafter --timeout``), then ``timeout`` in the config file; None means the default (120 s,
+    300 s for the embedded local model)."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if value <= 0:
+            raise UsageError(
+                f"{TIMEOUT_ENV}={raw!r} is not a positive number of seconds",
+                hint="e.g. CRAFTER_TIMEOUT=600 for a model served on a CPU",
+            )
+        return value
+    return (config or load_config()).timeout
+
+
 def build_provider(model_id: str, config: Config | None = None) -> Provider:
     """The provider for ``model_id``; a missing key or base URL is a UsageError saying the fix."""
     provider, model = parse_model_id(model_id)
+    if provider != "scaffold":
+        timeout = call_timeout(config)
+        policy = RetryPolicy(timeout=timeout) if timeout else None
+        if provider == "local":
+            policy = RetryPolicy(max_attempts=2, timeout=timeout) if timeout else None
     if provider == "scaffold":
         from crafter.providers.scaffold import ScaffoldProvider
 
@@ -81,7 +109,7 @@ def build_provider(model_id: str, config: Config | None = None) -> Provider:
     if provider == "local":
         from crafter.providers.local import LocalProvider
 
-        return LocalProvider(model)
+        return LocalProvider(model, policy=policy)
     if provider == "anthropic":
         key = _env("ANTHROPIC_API_KEY")
         if not key:
@@ -91,7 +119,7 @@ def build_provider(model_id: str, config: Config | None = None) -> Provider:
             )
         from crafter.providers.anthropic_messages import AnthropicProvider
 
-        return AnthropicProvider(f"anthropic:{model}", model, api_key=key)
+        return AnthropicProvider(f"anthropic:{model}", model, api_key=key, policy=policy)
     if provider == "openai":
         key = _env("OPENAI_API_KEY")
         if not key:
@@ -101,7 +129,7 @@ def build_provider(model_id: str, config: Config | None = None) -> Provider:
             )
         from crafter.providers.openai_chat import OpenAIChatProvider
 
-        return OpenAIChatProvider(f"openai:{model}", model, api_key=key, strict=True)
+        return OpenAIChatProvider(f"openai:{model}", model, api_key=key, strict=True, policy=policy)
     # openai-compatible
     config = config or load_config()
     base_url = _env("CRAFTER_BASE_URL") or config.base_url
@@ -119,6 +147,7 @@ def build_provider(model_id: str, config: Config | None = None) -> Provider:
         api_key=_env("CRAFTER_API_KEY"),
         base_url=base_url,
         strict=False,
+        policy=policy,
     )
 
 

@@ -26,6 +26,13 @@ class RetryPolicy:
     timeout: float = 120.0
 
 
+def idle_timeout(seconds: float) -> dict[str, float]:
+    """Arguments for an SDK's ``Timeout`` whose read limit is ``seconds`` of silence (between
+    received bytes, not for the whole call), with short connect and pool limits: a slow model
+    that streams or answers late is waited for, a dead address is not."""
+    return {"connect": min(15.0, seconds), "read": seconds, "write": 60.0, "pool": 30.0}
+
+
 class Retryable(Exception):
     """Raised by a provider call that may succeed if tried again."""
 
