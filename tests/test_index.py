@@ -153,6 +153,7 @@ def test_cli_index_search_json_contract_and_errors(tmp_path: Path, small_corpus:
     data = json.loads(res.stdout)
     assert data["query"] == "predict when the food arrives"
     assert len(data["results"]) == 2
+    assert set(data) == {"query", "floor", "close_found", "message", "results"}
     assert set(data["results"][0]) == {
         "id",
         "title",
@@ -162,7 +163,20 @@ def test_cli_index_search_json_contract_and_errors(tmp_path: Path, small_corpus:
         "score",
         "snippet",
         "source",
+        "relevance",
+        "relevant",
     }
+    first_hit = data["results"][0]
+    assert 0 <= first_hit["relevance"] <= 1
+    assert first_hit["relevant"] == (first_hit["relevance"] >= data["floor"])
+    # Nonsense finds nothing close, and says so (plain and JSON).
+    junk = json.loads(run_cli("search", "zzqxj flurb", "--index", index, "--json", env=env).stdout)
+    assert junk["close_found"] is False and "No close industry write-up" in junk["message"]
+    assert not any(r["relevant"] for r in junk["results"])
+    plain = run_cli("search", "zzqxj flurb", "--index", index, env=env)
+    assert (
+        "No close industry write-up" in plain.stdout and "below the relevance floor" in plain.stdout
+    )
     # The default index folder (here CRAFTER_INDEX_DIR) is built on first use, with a note.
     first = run_cli("search", "fraud", env={**env, "CRAFTER_INDEX_DIR": str(tmp_path / "dflt")})
     assert first.returncode == 0 and "building it once" in first.stderr

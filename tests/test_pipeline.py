@@ -86,7 +86,9 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> CorpusIndex:
     return idx
 
 
-def filled_content(refs: list[str] | None = None, **overrides: Any) -> dict[str, Any]:
+def filled_content(
+    refs: list[str] | None = None, cited_detail: str = "", **overrides: Any
+) -> dict[str, Any]:
     """A complete draft with no placeholders, citing ``refs``."""
     data = content_dict()
     for q in data["questions"]:
@@ -107,6 +109,8 @@ def filled_content(refs: list[str] | None = None, **overrides: Any) -> dict[str,
         h["refs"] = []
     if refs:
         data["hooks"][0]["refs"] = refs
+    if cited_detail:
+        data["hooks"][0]["detail"] = cited_detail
     data["reference_reasons"] = [
         {"id": r, "why_relevant": "the model's own reason"} for r in refs or []
     ]
@@ -124,12 +128,29 @@ def fake(
             return frame or {"questions": [{"perspective": "product", "question": "Who routes questions?",
                                             "query": "route questions to experts in slack"}]}  # fmt: skip
         if schema is NoteSet:
-            return notes or {"notes": [{"doc_id": "slack-2016-personalized-channel-recommendations-slack",
-                                        "note": "Channel discovery was a real pain as companies grew."}]}  # fmt: skip
+            # By default, one note per document, taken from that document's own text.
+            found = re.findall(
+                r'<document id="([^"]+)"[^>]*>\n(.*?)</document>', messages[-1].content, re.S
+            )
+            return notes or {"notes": [{"doc_id": d, "note": " ".join(body.split())[:300]} for d, body in found]}  # fmt: skip
         assert schema is DraftOutput
         return draft(messages) if callable(draft) else draft
 
     return FakeProvider(default=answer)
+
+
+def citing_what_research_found(
+    extra: Sequence[str] = (),
+) -> Callable[[Sequence[Message]], dict[str, Any]]:
+    """A draft that cites the first document research admitted, with a hook built on its note
+    (so the citation is supported), plus ``extra`` ids."""
+
+    def answer(messages: Sequence[Message]) -> dict[str, Any]:
+        prompt = "\n".join(m.content for m in messages)
+        doc, note = re.search(r'<note doc="([^"]+)">([^<]+)</note>', prompt).groups()  # type: ignore[union-attr]
+        return filled_content([*extra, doc], cited_detail=f"At our scale too: {note}")
+
+    return answer
 
 
 def run(index: CorpusIndex, provider: FakeProvider, tmp_path: Path, **kwargs: Any) -> Any:
@@ -140,8 +161,7 @@ def run(index: CorpusIndex, provider: FakeProvider, tmp_path: Path, **kwargs: An
 def test_full_pipeline_writes_every_artifact_and_cites_from_the_corpus(
     index: CorpusIndex, tmp_path: Path
 ) -> None:
-    cite = "slack-2016-personalized-channel-recommendations-slack"
-    provider = fake(filled_content([cite]))
+    provider = fake(citing_what_research_found())
     events: list[StageEvent] = []
     result = run(index, provider, tmp_path, events=events.append)
     s = result.scenario
@@ -156,6 +176,8 @@ def test_full_pipeline_writes_every_artifact_and_cites_from_the_corpus(
         "run.json",
         "scenario.yaml",
     ]
+    admitted = json.loads((result.run.path / "02-research.json").read_text())["output"]["docs"]
+    cite = admitted[0]["id"]
     draft_art = json.loads((result.run.path / "03-draft.json").read_text())
     assert draft_art["prompt_version"] == "draft@2" and draft_art["model"] == "fake:test"
     assert draft_art["input_tokens"] == 100 and "seconds" in draft_art
@@ -211,16 +233,13 @@ def test_the_revise_loop_runs_until_clean_or_out_of_rounds(
 
 
 def test_unknown_citations_are_reasked_then_dropped(index: CorpusIndex, tmp_path: Path) -> None:
-    provider = fake(
-        filled_content(["made-up-source", "slack-2021-blocking-slack-invite-spam-machine"])
-    )
+    provider = fake(citing_what_research_found(["made-up-source"]))
     result = run(index, provider, tmp_path, rounds=0)
+    admitted = json.loads((result.run.path / "02-research.json").read_text())["output"]["docs"]
     reask = [c for c in provider.calls if c.schema is DraftOutput][1].messages[-1].content
     assert "made-up-source" in reask and "Cite only these ids" in reask
     assert result.dropped_citations == ["made-up-source"]
-    assert [r.id for r in result.scenario.references] == [
-        "slack-2021-blocking-slack-invite-spam-machine"
-    ]
+    assert [r.id for r in result.scenario.references] == [admitted[0]["id"]]
     assert all(
         ref in {r.id for r in result.scenario.references}
         for h in result.scenario.hooks
@@ -236,7 +255,10 @@ def test_a_prompt_injection_in_the_corpus_does_not_take_over(
     def gullible(messages: Sequence[Message]) -> Any:
         seen.append(messages[-1].content)
         # A model that obeys the injected text cites the forged id; the pipeline must not let it.
-        return filled_content(["evil-forged-source", "evil-2024-routing-tips"])
+        return filled_content(
+            ["evil-forged-source", "evil-2024-routing-tips"],
+            cited_detail="Experts get annoyed when tagged on routed questions they cannot answer.",
+        )
 
     provider = fake(gullible, notes={"notes": [{"doc_id": "evil-2024-routing-tips", "note": "Experts dislike bad tags."},
                                                {"doc_id": "evil-forged-source", "note": "developer mode"}]})  # fmt: skip

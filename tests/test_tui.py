@@ -170,8 +170,10 @@ async def test_the_first_screen_has_the_seed_focused_and_an_empty_seed_runs_noth
 async def test_seed_research_draft_edit_a_hook_and_save(
     tmp_path: Path, small_index: CorpusIndex
 ) -> None:
-    included, excluded = DOCS[0], DOCS[1]
-    provider = schema_fake(filled_content([included, excluded]))
+    # For this seed only the channel-recommendation post clears the relevance floor; the spam post
+    # is listed below it, unchecked, and is never cited either way.
+    excluded, below_floor = DOCS[0], DOCS[1]
+    provider = schema_fake(filled_content([excluded, below_floor]))
     app = make_app(tmp_path, index=small_index, provider_factory=lambda _model: provider)
     async with app.run_test(size=(100, 32)) as pilot:
         await type_seed(pilot, SLACK_SEED)
@@ -182,7 +184,8 @@ async def test_seed_research_draft_edit_a_hook_and_save(
         # The first build of the index runs in a worker while the screen stays live.
         await wait_for(pilot, lambda: research.query_one("#hits", SelectionList).option_count > 0)
         hits = research.query_one("#hits", SelectionList)
-        assert set(hits.selected) == set(refs._hits)
+        assert set(hits.selected) == {h.id for h in refs._hits.values() if h.relevant}
+        assert excluded in hits.selected and below_floor not in hits.selected
         shown = str(research.query_one("#snippet", Static).render())
         first = refs._hits[hits.get_option_at_index(0).value]
         assert first.title in shown and str(first.year) in shown
@@ -203,9 +206,10 @@ async def test_seed_research_draft_edit_a_hook_and_save(
         await wait_for(pilot, lambda: isinstance(app.screen, ScenarioScreen))
         screen = app.screen
         assert isinstance(screen, ScenarioScreen)
-        # The excluded document was never given to the model, so its citation was dropped.
-        assert [r.id for r in screen.scenario.references] == [included]
-        assert screen.scenario.hooks[0].refs == [included]
+        # The excluded document was never given to the model, nor the one below the floor,
+        # so both citations were dropped.
+        assert [r.id for r in screen.scenario.references] == []
+        assert screen.scenario.hooks[0].refs == []
 
         # Edit hook 1 in place: move the tree to it and type into its detail field.
         tree = screen.query_one("#sections")

@@ -129,10 +129,20 @@ def search(
         note("no index yet: building it once (later searches are instant)")
         sync_with_progress(idx)
     hits = idx.search(query, k)
+    from crafter.retrieval.relevance import load_model
+
+    floor = load_model().floor
+    close = [h for h in hits if h.relevant]
     if as_json:
         typer.echo(
             json.dumps(
-                {"query": query, "results": [h.as_json() for h in hits]},
+                {
+                    "query": query,
+                    "floor": floor,
+                    "close_found": bool(close),
+                    "message": "" if close else NOTHING_CLOSE,
+                    "results": [h.as_json() for h in hits],
+                },
                 ensure_ascii=False,
                 indent=2,
             )
@@ -141,14 +151,23 @@ def search(
     from rich.markup import escape
 
     console = out_console()
-    for n, h in enumerate(hits, 1):
+    if not close:
         console.print(
-            f"[bold]{n}. {escape(h.title)}[/] [dim]({escape(f'{h.org}, {h.year}; {h.id}; {h.source}')})[/]",
+            f"[yellow]{escape(NOTHING_CLOSE)}[/] the nearest are:", markup=True, highlight=False
+        )
+    for n, h in enumerate(hits, 1):
+        mark = "" if h.relevant else " [dim]below the relevance floor[/]"
+        rel = "" if h.relevance is None else f"relevance {h.relevance:.2f}; "
+        console.print(
+            f"[bold]{n}. {escape(h.title)}[/] [dim]({escape(f'{h.org}, {h.year}; {rel}{h.id}; {h.source}')})[/]{mark}",
             highlight=False,
             markup=True,
         )
         console.print(f"   {h.url}", markup=False, highlight=False)
         console.print(f"   {h.snippet}", markup=False, highlight=False)
+
+
+NOTHING_CLOSE = "No close industry write-up for this need in the corpus;"
 
 
 @corpus_app.command("check")

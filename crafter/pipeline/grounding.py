@@ -45,7 +45,14 @@ def documents_block(docs: list[FoundDoc]) -> str:
     return "\n".join(parts)
 
 
-def notes_block(docs: list[FoundDoc], notes: list[Note]) -> str:
+def notes_block(docs: list[FoundDoc], notes: list[Note], *, nothing_close: bool = False) -> str:
+    if not docs and nothing_close:
+        return (
+            "(research found no close industry write-up for this need: the nearest documents "
+            "solve other problems, so none is given. Leave every refs list empty, and make the "
+            "hooks concrete from the seed itself, marking facts only the interviewer can know "
+            "as TODO(interviewer).)"
+        )
     if not docs:
         return "(no research notes: research was skipped, so leave every refs list empty)"
     lines = [

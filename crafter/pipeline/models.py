@@ -8,8 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crafter.domain.scenario import Ident, ScenarioContent
 
-Perspective = Literal["product", "data", "modeling", "policy", "operations"]
-PERSPECTIVES: tuple[str, ...] = ("product", "data", "modeling", "policy", "operations")
+Perspective = Literal[
+    "product", "data", "modeling", "policy", "operations", "need", "task", "domain", "constraints"
+]
+PERSPECTIVES: tuple[str, ...] = (
+    "product", "data", "modeling", "policy", "operations", "need", "task", "domain", "constraints"
+)  # fmt: skip
 Line = Annotated[str, StringConstraints(min_length=1, max_length=400, strip_whitespace=True)]
 
 
@@ -64,8 +68,18 @@ class FoundDoc(_Strict):
     reported: list[str] = Field(default_factory=list)
     design_questions: list[str] = Field(default_factory=list)
     questions: list[int] = Field(default_factory=list)
+    # Calibrated P(at least related to the seed) from the relevance model; None before reranking.
+    relevance: float | None = None
 
 
 class Research(_Strict):
-    docs: list[FoundDoc]
+    docs: list[FoundDoc]  # only documents above the relevance floor
     notes: list[Note]
+    # When nothing cleared the floor: the closest documents, shown as such and never cited.
+    nearest: list[FoundDoc] = Field(default_factory=list)
+    floor: float | None = None
+    kind: str = ""  # the kind of ML problem detected in the seed (prompts/kinds/)
+
+    @property
+    def found_nothing_close(self) -> bool:
+        return not self.docs and self.floor is not None

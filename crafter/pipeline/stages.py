@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from crafter.domain import Hook, Provenance, Question, Scenario, ScenarioContent, placeholder
 from crafter.domain.messages import Message
@@ -22,14 +23,12 @@ from crafter.pipeline.grounding import (
     unknown_citations,
 )
 from crafter.pipeline.models import (
-    PERSPECTIVES,
     DraftOutput,
     FoundDoc,
     Frame,
     Note,
     NoteSet,
     Research,
-    ResearchQuestion,
 )
 from crafter.pipeline.runs import StageRecord
 from crafter.pipeline.worksheet import build_worksheet, scaffold_kit
@@ -84,19 +83,11 @@ def frame(ctx: Ctx) -> StageRecord:
         usage.add(gen.usage)
         result, ref = gen.value, prompt.ref
     else:
+        from crafter.pipeline.facets import seed_facets
+        from crafter.retrieval.kinds import detect_kind
+
         kit = scaffold_kit()
-        seed = " ".join(ctx.seed.split())[:160]
-        result = Frame(
-            questions=[
-                ResearchQuestion(
-                    perspective=p,
-                    question=spec["question"],
-                    query=spec["query"].format(seed=seed)[:200],
-                )
-                for p, spec in kit.raw["frame"].items()
-                if p in PERSPECTIVES
-            ]
-        )
+        result = Frame(questions=seed_facets(ctx.seed, detect_kind(ctx.seed)))
         ref = kit.ref
     return _record("frame", ctx.research_model, ref, usage, started, result.model_dump())
 
@@ -132,37 +123,45 @@ def research(
         )
 
     index.ensure_built(progress)
-    scores: dict[str, float] = {}
-    hits_by_id: dict[str, SearchHit] = {}
-    asked: dict[str, list[int]] = {}
+    from crafter.retrieval.kinds import detect_kind
+
+    guess = detect_kind(ctx.seed)
     skip = (
         {key for key, meta in index.documents().items() if meta["id"] in exclude}
         if exclude
         else set()
     )
-    for qi, q in enumerate(questions.questions):
+    # One query per facet of the need, plus the seed itself; the union of what they find is
+    # then scored for relevance to the seed, and only what clears the floor may ground the draft.
+    queries = [" ".join(ctx.seed.split())[:200]] + [
+        q.query for q in questions.questions if q.perspective != "need"
+    ]
+    queries = list(dict.fromkeys(queries))
+    found_by: dict[str, set[int]] = {}
+    for qi, query in enumerate(queries):
         ctx.check_cancel()
-        for rank, hit in enumerate(index.search(q.query, k, exclude=skip), start=1):
-            scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / rank
-            hits_by_id.setdefault(hit.id, hit)
-            asked.setdefault(hit.id, []).append(qi)
-        ctx.events(
-            StageEvent("research", "progress", q.query, done=qi + 1, total=len(questions.questions))
-        )
-    chosen = sorted(scores, key=lambda i: scores[i], reverse=True)[:max_docs]
-    docs = []
-    for doc_id in chosen:
-        hit = hits_by_id[doc_id]
+        for key, _score, _cid in index.candidates(query, POOL_PER_QUERY, skip=skip):
+            found_by.setdefault(key, set()).add(qi)
+        ctx.events(StageEvent("research", "progress", query, done=qi + 1, total=len(queries)))
+    pool = sorted(found_by, key=lambda key: (-len(found_by[key]), key))[:MAX_POOL]
+    hits = index.search(ctx.seed[:2000], max_docs, need=ctx.seed[:2000], pool=pool)
+    floor = _floor()
+
+    def found(hit: SearchHit) -> FoundDoc:
         sections = index.doc_sections(f"{hit.source}:{hit.id}")
-        docs.append(
-            FoundDoc(
-                id=hit.id, title=hit.title, org=hit.org, year=hit.year, url=hit.url, source=hit.source,
-                snippet=hit.snippet,
-                reported=[b[:600] for b in bullets(sections.get(REPORTED, ""))][:8],
-                design_questions=[b[:600] for b in bullets(sections.get(DESIGN_QUESTIONS, ""))][:8],
-                questions=asked[doc_id],
-            )
+        key = f"{hit.source}:{hit.id}"
+        return FoundDoc(
+            id=hit.id, title=hit.title, org=hit.org, year=hit.year, url=hit.url, source=hit.source,
+            snippet=hit.snippet,
+            reported=[b[:600] for b in bullets(sections.get(REPORTED, ""))][:8],
+            design_questions=[b[:600] for b in bullets(sections.get(DESIGN_QUESTIONS, ""))][:8],
+            questions=sorted(found_by.get(key, set())), relevance=hit.relevance,
         )  # fmt: skip
+
+    docs = [found(h) for h in hits if h.relevant]
+    nearest = [] if docs else [found(h) for h in hits[:3]]
+    if not docs:
+        ctx.events(StageEvent("research", "progress", no_close_message(nearest)))
     allowed = {d.id for d in docs}
     ref = "none"
     if ctx.research_model.generates_text and docs:
@@ -182,6 +181,7 @@ def research(
                     f"dropped {dropped} note(s) citing documents not retrieved",
                 )
             )
+        notes = _supported_notes(ctx, notes, docs, index)
     else:
         # Without a model, notes are the write-ups' own reported bullets, never our inferences.
         notes = [Note(doc_id=d.id, note=b) for d in docs for b in d.reported[:MAX_NOTES_PER_DOC]]
@@ -191,7 +191,92 @@ def research(
         ref,
         usage,
         started,
-        Research(docs=docs, notes=notes).model_dump(),
+        Research(
+            docs=docs, notes=notes, nearest=nearest, floor=floor, kind=guess.name
+        ).model_dump(),
+    )
+
+
+POOL_PER_QUERY = 10
+MAX_POOL = 30
+
+
+def _supported_notes(ctx: Ctx, notes: list[Note], docs: list[FoundDoc], index: Any) -> list[Note]:
+    """Drop, and report, notes their own document does not support (see pipeline/support.py)."""
+    from crafter.pipeline.support import judge
+
+    if not notes:
+        return notes
+    matrices = {d.id: index.doc_matrix(f"{d.source}:{d.id}") for d in docs}
+    verdicts = judge([n.note for n in notes], [n.doc_id for n in notes], matrices)
+    kept = [n for n, v in zip(notes, verdicts, strict=True) if v.supported]
+    gone = [(n, v) for n, v in zip(notes, verdicts, strict=True) if not v.supported]
+    if gone:
+        detail = "; ".join(
+            f"{n.doc_id} ({v.own:.2f}"
+            + (f", closer to {v.other_id}" if v.other_id and v.best_other > v.own else "")
+            + ")"
+            for n, v in gone[:5]
+        )
+        ctx.events(
+            StageEvent(
+                "research",
+                "progress",
+                f"dropped {len(gone)} note(s) their document does not support: {detail}",
+            )
+        )
+    return kept
+
+
+def supported_refs(ctx: Ctx, out: DraftOutput, res: Research, stage: str) -> DraftOutput:
+    """A hook keeps a citation only when the cited document's reported facts or notes support
+    its detail; an unsupported citation is removed (the hook stays) and reported."""
+    from crafter.pipeline.support import judge
+    from crafter.retrieval.embedding import shared_embedder
+
+    pairs = [(h, ref) for h in out.hooks for ref in h.refs]
+    if not pairs:
+        return out
+    texts_by_doc = {
+        d.id: [*d.reported, d.snippet, *(n.note for n in res.notes if n.doc_id == d.id)]
+        for d in res.docs
+    }
+    matrices = {
+        doc_id: shared_embedder().embed([t[:2000] for t in texts if t])
+        for doc_id, texts in texts_by_doc.items()
+        if any(texts)
+    }
+    verdicts = judge([h.detail for h, _ in pairs], [r for _, r in pairs], matrices)
+    bad = {(h.id, r) for (h, r), v in zip(pairs, verdicts, strict=True) if not v.supported}
+    if not bad:
+        return out
+    ctx.events(
+        StageEvent(
+            stage,
+            "progress",
+            f"removed {len(bad)} citation(s) their document does not support: "
+            + ", ".join(f"{h} -> {r}" for h, r in sorted(bad)[:5]),
+        )
+    )
+    hooks = [
+        h.model_copy(update={"refs": [r for r in h.refs if (h.id, r) not in bad]})
+        for h in out.hooks
+    ]
+    return out.model_copy(update={"hooks": hooks})
+
+
+def _floor() -> float:
+    from crafter.retrieval.relevance import load_model
+
+    return load_model().floor
+
+
+def no_close_message(nearest: list[FoundDoc]) -> str:
+    """What research says when nothing clears the relevance floor."""
+    names = "; ".join(f"{d.title} ({d.org}, {d.year})" for d in nearest) or "none"
+    return (
+        "no close industry write-up for this need in the corpus; the nearest are: "
+        f"{names}. The draft cites none of them."
     )
 
 
@@ -212,7 +297,7 @@ def model_draft(
     allowed = _allowed(res)
     check = unknown_citations(out, allowed)
     if check.ok:
-        return _only_known_urls(ctx, out, res, stage), []
+        return supported_refs(ctx, _only_known_urls(ctx, out, res, stage), res, stage), []
     ctx.events(
         StageEvent(
             stage, "progress", f"unknown citation(s) {', '.join(check.unknown)}: asking again"
@@ -235,7 +320,8 @@ def model_draft(
         ctx.events(
             StageEvent(stage, "progress", f"dropped unknown citation(s) {', '.join(still.unknown)}")
         )
-    return _only_known_urls(ctx, drop_unknown(out, allowed), res, stage), sorted(set(check.unknown))
+    out = _only_known_urls(ctx, drop_unknown(out, allowed), res, stage)
+    return supported_refs(ctx, out, res, stage), sorted(set(check.unknown))
 
 
 def _only_known_urls(ctx: Ctx, out: DraftOutput, res: Research, stage: str) -> DraftOutput:
@@ -267,7 +353,7 @@ def draft(ctx: Ctx, res: Research) -> StageRecord:
             seed=ctx.seed,
             level=ctx.level,
             as_of=ctx.as_of.isoformat(),
-            notes=notes_block(res.docs, res.notes),
+            notes=notes_block(res.docs, res.notes, nothing_close=res.found_nothing_close),
         )
         out, dropped = model_draft(ctx, messages, res, usage)
         ref = prompt.ref
@@ -304,7 +390,9 @@ def _category(text: str) -> str:
 
 def scaffold_draft(ctx: Ctx, res: Research) -> DraftOutput:
     """The worksheet, plus hooks proposed from the retrieved documents' hook material."""
-    sheet = build_worksheet(ctx.seed, ctx.level)
+    from crafter.retrieval.kinds import detect_kind
+
+    sheet = build_worksheet(ctx.seed, ctx.level, res.kind or detect_kind(ctx.seed).name)
     kit = scaffold_kit().raw
     hooks = list(sheet.hooks)
     questions = list(sheet.questions)
@@ -431,7 +519,7 @@ def revise(
     messages = prompt.render(
         scenario=json.dumps(current, ensure_ascii=False),
         findings=text,
-        notes=notes_block(res.docs, res.notes),
+        notes=notes_block(res.docs, res.notes, nothing_close=res.found_nothing_close),
     )
     out, dropped = model_draft(ctx, messages, res, usage, stage="revise")
     return _record(

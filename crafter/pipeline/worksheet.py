@@ -23,7 +23,7 @@ from crafter.domain import (
     Trap,
     placeholder,
 )
-from crafter.domain.scenario import Constraint, DataSource
+from crafter.domain.scenario import CATEGORIES, Constraint, DataSource
 from crafter.resources import data_dir
 
 
@@ -46,16 +46,103 @@ def scaffold_kit() -> ScaffoldKit:
 MAX_PREMISE = 4000
 
 
-def title_from_seed(seed: str, limit: int = 90) -> str:
-    first = re.split(r"(?<=[.!?])\s|\n", seed.strip(), maxsplit=1)[0].strip().rstrip(".!?")
-    if len(first) > limit:
-        first = first[:limit].rsplit(" ", 1)[0] + "..."
-    return first[:1].upper() + first[1:]
+_LEAD = re.compile(
+    r"^(?:(?:we|i)\s+(?:want|need|would like|'d like)\s+(?:to\s+)?|(?:please\s+)?help\s+(?:us\s+)?|"
+    r"(?:let'?s|lets)\s+|build\s+(?:a|an|the)?\s*(?:system|model|tool)?\s*(?:that|to)\s+)",
+    re.I,
+)
+_CLAUSE_END = re.compile(
+    r"[.!?;:(\u2014\u2013]|,\s|\s-\s|\s(?:so that|so|because|since|while|without|but)\s", re.I
+)
+_TRAILING = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "or",
+        "our",
+        "their",
+        "its",
+        "into",
+        "per",
+        "what",
+        "which",
+        "who",
+        "that",
+        "when",
+        "how",
+        "each",
+        "every",
+    ]
+)
 
 
-def build_worksheet(seed: str, level: str) -> ScenarioContent:
-    """A worksheet for ``seed``: structure and good generic questions, gaps marked for the interviewer."""
+def title_from_seed(seed: str, limit: int = 70, words: int = 9) -> str:
+    """A short title from the seed's first clause: at most ``words`` words, never cut mid-word and
+    never ending on a connective ('Route questions in #ask-eng to people who can answer')."""
+    flat = " ".join(seed.split())
+    clauses = [
+        c.strip() for c in _CLAUSE_END.split(_LEAD.sub("", flat, count=1)) if c and c.strip()
+    ]
+    # A short opener ("Every Monday,") is a time, not the need: take the first real clause.
+    first = next((c for c in clauses if len(c.split()) >= 4), clauses[0] if clauses else flat)
+    parts = first.split()[:words]
+    while len(" ".join(parts)) > limit and len(parts) > 1:
+        parts.pop()
+    while len(parts) > 2 and parts[-1].lower().strip(",") in _TRAILING:
+        parts.pop()
+    title = " ".join(parts).rstrip(",") or flat[:limit]
+    return title[:1].upper() + title[1:]
+
+
+def _hook_category(key: str, spec: dict[str, Any]) -> str:
+    if key in CATEGORIES:
+        return key
+    text = f"{key} {spec.get('fill', '')}".lower()
+    for cat, rx in (
+        ("scale", r"scale|load|volume|latency|throughput|per day|per second"),
+        ("errors", r"error|cost|mistake|wrong|harm"),
+        ("policy", r"policy|permission|approval|consent|privacy|regulat|safety|override"),
+        ("data", r"data|label|history|candidate|corpus|source"),
+        ("product", r"user|product|customer"),
+    ):
+        if re.search(rx, text):
+            return cat
+    return "domain"
+
+
+# Base categories the kinds replace: generic "errors" and "scale" assume a classifier deciding
+# per request, which a forecast, a digest or an agent does not.
+KIND_REPLACES = frozenset({"errors", "scale"})
+
+
+def build_worksheet(seed: str, level: str, kind: str | None = None) -> ScenarioContent:
+    """A worksheet for ``seed``: structure, the good questions for its kind of problem, and the
+    facts the seed states; gaps are marked for the interviewer."""
+    from crafter.pipeline.facets import seed_constraints
+    from crafter.retrieval.kinds import load_kinds
+
     kit = scaffold_kit().raw
+    spec_kind = load_kinds().get(kind or "")
+    extra = spec_kind.raw if spec_kind is not None else {}
+    base_hooks = {
+        cat: spec
+        for cat, spec in kit["hooks"].items()
+        if not (extra.get("hooks") and cat in KIND_REPLACES)
+    }
+    all_hooks: list[tuple[str, str, dict[str, Any]]] = [
+        (cat, cat, spec) for cat, spec in base_hooks.items()
+    ] + [(key, _hook_category(key, spec), spec) for key, spec in extra.get("hooks", {}).items()]
     hooks = [
         Hook(
             id=f"h{i}",
@@ -63,11 +150,19 @@ def build_worksheet(seed: str, level: str) -> ScenarioContent:
             decision_forced=spec["decision"][:1].upper() + spec["decision"][1:],
             category=cat,
         )
-        for i, (cat, spec) in enumerate(kit["hooks"].items(), start=1)
+        for i, (_key, cat, spec) in enumerate(all_hooks, start=1)
     ]
-    hook_by_cat = {h.category: h.id for h in hooks}
+    hook_by_key = {key: h.id for (key, _c, _s), h in zip(all_hooks, hooks, strict=True)}
     questions: list[Question] = []
-    for cat, items in kit["questions"].items():
+    asked = {
+        **{
+            c: q
+            for c, q in kit["questions"].items()
+            if not (extra.get("hooks") and c in KIND_REPLACES)
+        },
+        **extra.get("questions", {}),
+    }
+    for cat, items in asked.items():
         for item in items:
             questions.append(
                 Question(
@@ -75,7 +170,7 @@ def build_worksheet(seed: str, level: str) -> ScenarioContent:
                     question=item["q"],
                     why_good=item["why"],
                     answer=placeholder("your prepared answer, with this company's real numbers"),
-                    hooks=[hook_by_cat[cat]] if cat in hook_by_cat else [],
+                    hooks=[hook_by_key[cat]] if cat in hook_by_key else [],
                 )
             )
     ask = placeholder(
@@ -100,6 +195,16 @@ def build_worksheet(seed: str, level: str) -> ScenarioContent:
             start=1,
         )
     ]
+    stated = seed_constraints(seed)
+    for fact in stated:
+        context.append(
+            ContextFact(
+                id=f"c{len(context) + 1}",
+                text=f"The seed states: {fact}.",
+                category=_fact_category(fact),
+                reveal="upfront",
+            )
+        )
     data = [
         DataSource(
             name=placeholder("main data source"),
@@ -112,33 +217,51 @@ def build_worksheet(seed: str, level: str) -> ScenarioContent:
     ]
     constraints = [
         Constraint(
-            name="peak load",
-            value=placeholder("decisions per second"),
+            name=_constraint_name(fact),
+            value=fact[:200],
             unit="",
-            why=placeholder("why"),
-        ),
-        Constraint(
-            name="latency budget",
-            value=placeholder("milliseconds"),
-            unit="ms",
-            why=placeholder("why"),
-        ),
+            why=placeholder("why this limit holds, and what happens when it is missed"),
+        )
+        for fact in stated
     ]
+    spec_constraints = extra.get("constraints") or [
+        {"name": "peak load", "unit": "", "fill": "decisions per second"},
+        {"name": "latency budget", "unit": "ms", "fill": "milliseconds"},
+    ]
+    have = {c.name for c in constraints}
+    for c in spec_constraints:
+        if c["name"] not in have:
+            constraints.append(
+                Constraint(
+                    name=c["name"],
+                    value=placeholder(c["fill"]),
+                    unit=c.get("unit", "")[:40],
+                    why=placeholder("why"),
+                )
+            )
     decisions = [
         Decision(
             id=f"d{i}",
             decision=d["decision"],
             options=list(d["options"]),
             tradeoffs=d["tradeoffs"],
-            modern_approach=d["modern"],
+            modern_approach=d.get("modern") or d["modern_approach"],
         )
-        for i, d in enumerate(kit["decisions"], start=1)
+        for i, d in enumerate([*extra.get("decisions", []), *kit["decisions"]], start=1)
     ]
-    rubric = [RubricRow.model_validate(row) for row in kit["rubric"]]
+    overrides = extra.get("rubric", {})
+    rubric = [
+        RubricRow.model_validate({**row, **overrides.get(row["signal"], {})})
+        for row in kit["rubric"]
+    ]
     traps = [
-        Trap(generic_answer=t["generic"], follow_up=t["follow_up"], exposes=t["exposes"])
-        for t in kit["traps"]
-    ]
+        Trap(
+            generic_answer=t.get("generic") or t["generic_answer"],
+            follow_up=t["follow_up"],
+            exposes=t["exposes"],
+        )
+        for t in [*extra.get("traps", []), *kit["traps"]]
+    ][:5]
     return ScenarioContent(
         title=title_from_seed(seed),
         premise=premise,
@@ -151,3 +274,31 @@ def build_worksheet(seed: str, level: str) -> ScenarioContent:
         rubric=rubric,
         traps=traps,
     )
+
+
+def _fact_category(fact: str) -> str:
+    low = fact.lower()
+    if re.search(r"ms\b|second|minute|hour|latency|within", low):
+        return "scale"
+    if re.search(r"gdpr|hipaa|pci|sox|coppa|fcra|consent|regulat|complian|audit|fair|phi|pii", low):
+        return "policy"
+    return "domain"
+
+
+def _constraint_name(fact: str) -> str:
+    low = fact.lower()
+    if re.search(r"\d\s?(?:ms|s|sec|seconds?|minutes?|min)\b", low):
+        return (
+            "latency budget"
+            if "ms" in low or "second" in low or re.search(r"\ds\b", low)
+            else "time limit"
+        )
+    if re.search(r"per|a day|each|daily|/", low):
+        return "volume"
+    if re.search(r"days?|weeks?|months?|years?|hours?", low):
+        return "horizon or window"
+    if "%" in low:
+        return "target"
+    if re.search(r"[a-z]", low) and not re.search(r"\d", low):
+        return "rule"
+    return "stated in the seed"

@@ -8,7 +8,7 @@ from crafter.retrieval.corpus import CorpusDoc
 
 MAX_CHUNK_CHARS = 2400
 # The corpus's marker for a write-up with no figures we could stand behind: nothing to retrieve.
-NO_FIGURES = "- No figures recorded here"
+NO_FIGURES = "No figures recorded here"
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def chunk_doc(doc: CorpusDoc) -> list[Chunk]:
         first, _, rest = text.partition("\n")
         section = first.lstrip("# ").strip() if first.startswith("#") else ""
         content = rest.strip() if section else text
-        if not content or content.startswith(NO_FIGURES):
+        if not content or content.lstrip("- ").startswith(NO_FIGURES):
             continue
         for part_no, start in enumerate(range(0, len(content), MAX_CHUNK_CHARS)):
             part = content[start : start + MAX_CHUNK_CHARS]

@@ -146,11 +146,24 @@ class ResearchScreen(CrafterScreen):
         refs = self.query_one(ReferenceList)
         refs.show(event.hits)
         self.shown_query = event.query
+        close = [h for h in event.hits if h.relevant]
         if event.hits:
             self.query_one("#hits").focus()
-            self._status(
-                f"{plural(len(event.hits), 'write-up')} for “{first_line(event.query, 50)}”"
-            )
+            if close:
+                self._status(
+                    f"{plural(len(close), 'close write-up')} for “{first_line(event.query, 50)}”"
+                    + (
+                        f" ({len(event.hits) - len(close)} more below the relevance floor)"
+                        if len(close) < len(event.hits)
+                        else ""
+                    )
+                )
+            else:
+                self._status(
+                    "No close industry write-up for this need in the corpus; the nearest are "
+                    "listed, and a draft cites none of them.",
+                    error=True,
+                )
         else:
             self._status("Nothing found: edit the query and search again.", error=True)
         self._note(refs.excluded)

@@ -53,13 +53,14 @@ class ReferenceList(Vertical):
                 [
                     Selection(
                         Content.from_markup(
-                            "$title [dim]· $org $year[/]",
+                            "$title [dim]· $org $year$mark[/]",
                             title=h.title,
                             org=h.org,
                             year=str(h.year),
+                            mark="" if h.relevant else " · not close, never cited",
                         ),
                         h.id,
-                        h.id not in self.excluded,
+                        h.relevant and h.id not in self.excluded,
                     )
                     for h in hits
                 ]
@@ -92,5 +93,8 @@ class ReferenceList(Vertical):
     def _changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         event.stop()
         chosen = set(event.selection_list.selected)
-        self.excluded = (self.excluded - chosen) | (set(self._hits) - chosen)
+        # Documents below the relevance floor are never cited, checked or not: only unchecking a
+        # close one excludes anything.
+        close = {doc for doc, hit in self._hits.items() if hit.relevant}
+        self.excluded = (self.excluded - chosen) | (close - chosen)
         self.post_message(self.Toggled(self, frozenset(self.excluded)))

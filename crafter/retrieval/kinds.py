@@ -1,0 +1,164 @@
+"""The kind of ML problem a seed describes (classification, ranking, matching, forecasting...).
+
+Each kind is a data file, ``prompts/kinds/<kind>.yaml``: a label, the words that signal it, seeds of
+that kind in our own words (exemplars) and what the scaffold adds for it. A seed's kind is the one
+whose exemplars it is closest to in meaning (MiniLM cosine, mean of the two closest), nudged by the
+kind's cue words; when no kind is close the seed gets the generic worksheet. Adding an exemplar to
+a file improves detection without code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crafter.errors import UsageError
+from crafter.resources import data_dir
+
+GENERIC = "generic"
+# Below this combined score no kind is claimed (the generic worksheet is used).
+MIN_SCORE = 0.36
+CUE_WEIGHT = 0.06
+MAX_CUES_COUNTED = 2
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    task_query: str
+    cues: tuple[str, ...]
+    exemplars: tuple[str, ...]
+    raw: dict[str, Any] = field(repr=False, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class KindGuess:
+    name: str
+    score: float
+    scores: dict[str, float]
+    closest: str = ""  # the exemplar the seed was nearest to
+
+    @property
+    def label(self) -> str:
+        kinds = load_kinds()
+        return kinds[self.name].label if self.name in kinds else "a general ML problem"
+
+
+def kinds_dir() -> Path:
+    return data_dir("prompts") / "kinds"
+
+
+def _bad(path: Path, why: str) -> UsageError:
+    return UsageError(
+        f"{path}: {why}",
+        hint="fix or restore that kind file (schema in docs/scaffold-kinds.md)",
+    )
+
+
+@cache
+def load_kinds() -> dict[str, Kind]:
+    """Every kind file, checked; a broken file is a clear error naming it."""
+    out: dict[str, Kind] = {}
+    folder = kinds_dir()
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise _bad(path, f"unreadable ({type(exc).__name__})") from None
+        if not isinstance(raw, dict):
+            raise _bad(path, "not a mapping")
+        name = raw.get("kind")
+        if name != path.stem:
+            raise _bad(path, f"kind {name!r} does not match the file name")
+        exemplars = raw.get("exemplars")
+        if not isinstance(exemplars, list) or not all(isinstance(e, str) for e in exemplars):
+            raise _bad(path, "exemplars must be a list of sentences")
+        if len(exemplars) < 3:
+            raise _bad(path, "needs at least 3 exemplars")
+        cues = raw.get("cues", [])
+        if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
+            raise _bad(path, "cues must be a list of words")
+        for key in ("label", "task_query"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise _bad(path, f"{key} is missing")
+        out[name] = Kind(
+            name=name,
+            label=raw["label"],
+            task_query=raw["task_query"],
+            cues=tuple(c.lower() for c in cues),
+            exemplars=tuple(exemplars),
+            raw=raw,
+        )
+    if not out:
+        raise UsageError(f"no kind files in {folder}", hint="reinstall crafter")
+    return out
+
+
+def _cue_hits(text: str, cues: tuple[str, ...]) -> int:
+    low = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    hits = 0
+    for cue in cues:
+        # A cue matches at a word start ("classif" matches "classify" and "classification").
+        if re.search(r"(?<![a-z])" + re.escape(cue), low):
+            hits += 1
+    return min(hits, MAX_CUES_COUNTED)
+
+
+@cache
+def _exemplar_matrix() -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+    from crafter.retrieval.embedding import shared_embedder
+
+    names: list[str] = []
+    texts: list[str] = []
+    for kind in load_kinds().values():
+        for ex in kind.exemplars:
+            names.append(kind.name)
+            texts.append(ex)
+    return shared_embedder().embed(texts), tuple(names), tuple(texts)
+
+
+def detect_kind(seed: str) -> KindGuess:
+    """The seed's kind, with per-kind scores (cosine of the two closest exemplars plus cues)."""
+    import numpy as np
+
+    from crafter.retrieval.embedding import shared_embedder
+
+    matrix, names, texts = _exemplar_matrix()
+    vec = shared_embedder().embed([seed[:2000]])[0]
+    sims = matrix @ vec
+    kinds = load_kinds()
+    scores: dict[str, float] = {}
+    closest: dict[str, str] = {}
+    for name, kind in kinds.items():
+        idx = [i for i, n in enumerate(names) if n == name]
+        top = sorted((float(sims[i]), i) for i in idx)[-2:]
+        scores[name] = float(np.mean([s for s, _ in top])) + CUE_WEIGHT * _cue_hits(seed, kind.cues)
+        closest[name] = texts[top[-1][1]]
+    best = max(scores, key=lambda n: (scores[n], n))
+    if scores[best] < MIN_SCORE:
+        return KindGuess(GENERIC, scores[best], scores)
+    return KindGuess(best, round(scores[best], 4), scores, closest[best])
+
+
+@cache
+def kind_vectors() -> dict[str, Any]:
+    """One unit vector per kind: the mean of its task description and exemplars."""
+    import numpy as np
+
+    from crafter.retrieval.embedding import shared_embedder
+
+    matrix, names, _ = _exemplar_matrix()
+    kinds = load_kinds()
+    tasks = shared_embedder().embed([k.task_query for k in kinds.values()])
+    out: dict[str, Any] = {}
+    for (name, _kind), task in zip(kinds.items(), tasks, strict=True):
+        rows = [matrix[i] for i, n in enumerate(names) if n == name]
+        vec = np.mean([task, *rows], axis=0)
+        out[name] = vec / max(float(np.linalg.norm(vec)), 1e-9)
+    return out
