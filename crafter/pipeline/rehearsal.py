@@ -198,16 +198,8 @@ class Roles:
 
 def rehearsal_key(s: Scenario, persona: Persona, roles: Roles, turns: int) -> str:
     """What a persona's rehearsal depends on: content, scenario, persona, prompts and models."""
-    blob = json.dumps(
-        [
-            content_digest(s),
-            s.id,
-            persona.ref,
-            [load_prompt(p).ref for p in PROMPTS],
-            roles.models,
-            turns,
-        ]  # fmt: skip
-    )
+    prompts = [load_prompt(p).ref for p in PROMPTS]
+    blob = json.dumps([content_digest(s), s.id, persona.ref, prompts, roles.models, turns])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
