@@ -285,6 +285,10 @@ def _register() -> None:
     app.command()(lint_cmds.lint)
     app.command("eval")(lint_cmds.eval_)
 
+    from crafter.cli import rehearse_cmd
+
+    app.command()(rehearse_cmd.rehearse)
+
     from crafter.cli import tui_cmd
 
     app.command()(tui_cmd.tui)

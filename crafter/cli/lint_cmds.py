@@ -20,6 +20,16 @@ FailOnOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Judge freshness as of this date (default today).")
 ]
+SlotOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--slot",
+        min=10,
+        max=240,
+        help="Interview length in minutes for the pacing check (default: slot in the library's "
+        "crafter.toml, else 45).",
+    ),
+]
 
 
 def _options(paths: list[str], fmt: str, fail_on: str, as_of: str | None) -> dt.date:
@@ -68,12 +78,13 @@ def lint(
     fmt: FormatOpt = "text",
     fail_on: FailOnOpt = "error",
     as_of: AsOfOpt = None,
+    slot: SlotOpt = None,
 ) -> None:
-    """Check questions and scenarios for vagueness, staleness, ambushes and shallow ML (no model needed)."""
+    """Check questions and scenarios for vagueness, staleness, ambushes, shallow ML, pacing and traps (no model needed)."""
     from crafter.evals.lint import lint_paths
 
     day = _options(paths, fmt, fail_on, as_of)
-    _finish(lint_paths(paths, day, jobs=_jobs()), fmt, fail_on, None)
+    _finish(lint_paths(paths, day, jobs=_jobs(), slot=slot), fmt, fail_on, None)
 
 
 def eval_(
@@ -92,6 +103,7 @@ def eval_(
     fmt: FormatOpt = "text",
     fail_on: FailOnOpt = "error",
     as_of: AsOfOpt = None,
+    slot: SlotOpt = None,
 ) -> None:
     """Lint, and with --judge add LLM-graded specificity, freshness and ML depth (cached)."""
     from crafter.evals.judges import judge_findings
@@ -102,7 +114,7 @@ def eval_(
     provider = build_provider(judge) if judge else None
     if provider is not None and not provider.generates_text:
         raise UsageError("the scaffold cannot judge", hint="pick a model: crafter models")
-    report = lint_paths(paths, day, jobs=_jobs(), keep_sources=provider is not None)
+    report = lint_paths(paths, day, jobs=_jobs(), keep_sources=provider is not None, slot=slot)
     if provider is not None:
         for result in report.results:
             if result.path in report.sources:

@@ -61,6 +61,8 @@ class LibraryConfig(BaseModel):
     # Drafting like `crafter draft`: research the corpus first, then revise up to `rounds` times.
     research: bool | None = None
     rounds: int | None = Field(default=None, ge=0, le=5)
+    # Interview length in minutes: what `crafter lint`'s pacing check measures material against.
+    slot: int | None = Field(default=None, ge=10, le=240)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def parse_library_config(text: str, source: str = CONFIG_NAME) -> LibraryConfig:
         raise LibraryError(
             f"{source}: {problems}",
             hint="known settings: model, level, as_of (keep, today or YYYY-MM-DD), corpus, "
-            "concurrency, research, rounds",
+            "concurrency, research, rounds, slot",
         ) from None
 
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from crafter.domain import Scenario, ScenarioFileError
 from crafter.domain.yamlio import parse_scenario_with_lines
-from crafter.evals import blockyaml, scenario_checks, text_checks
+from crafter.evals import blockyaml, pacing, scenario_checks, text_checks
 from crafter.evals.document import LintDoc, from_scenario, from_text
 from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
 from crafter.evals.knowledge import knowledge
@@ -73,8 +73,14 @@ def corpus_urls() -> frozenset[str]:
     return frozenset(urls)
 
 
-def check_doc(doc: LintDoc, as_of: dt.date, known_urls: Iterable[str] | None = None) -> FileResult:
-    """Run every check that applies to ``doc``."""
+def check_doc(
+    doc: LintDoc,
+    as_of: dt.date,
+    known_urls: Iterable[str] | None = None,
+    slot: int | None = None,
+) -> FileResult:
+    """Run every check that applies to ``doc``; ``slot`` is the interview length in minutes
+    (default in evals/knowledge/pacing.yaml)."""
     k = knowledge()
     result = FileResult(doc.path, doc.kind)
     found, scores = text_checks.vagueness(doc, k)
@@ -94,17 +100,27 @@ def check_doc(doc: LintDoc, as_of: dt.date, known_urls: Iterable[str] | None = N
             else (corpus_urls() if doc.scenario.references else frozenset())
         )
         result.findings += scenario_checks.grounding(doc.scenario, urls)
+        result.findings += pacing.pacing(doc.scenario, slot)
+        result.findings += pacing.trap_quality(doc.scenario)
     return result
 
 
 def lint_scenario(
-    s: Scenario, as_of: dt.date, path: str = "<scenario>", known_urls: Iterable[str] | None = None
+    s: Scenario,
+    as_of: dt.date,
+    path: str = "<scenario>",
+    known_urls: Iterable[str] | None = None,
+    slot: int | None = None,
 ) -> FileResult:
-    return check_doc(from_scenario(path, s), as_of, known_urls)
+    return check_doc(from_scenario(path, s), as_of, known_urls, slot)
 
 
 def lint_text(
-    text: str, as_of: dt.date, path: str = "<text>", known_urls: Iterable[str] | None = None
+    text: str,
+    as_of: dt.date,
+    path: str = "<text>",
+    known_urls: Iterable[str] | None = None,
+    slot: int | None = None,
 ) -> FileResult:
     """Lint raw text: a scenario if it is scenario YAML, otherwise a question in prose."""
     stripped = text.lstrip()
@@ -120,7 +136,7 @@ def lint_text(
                 [f"{p.location or 'file'}: {p.message}" for p in exc.problems],
                 exc,
             )
-        result = lint_scenario(scenario, as_of, path, known_urls)
+        result = lint_scenario(scenario, as_of, path, known_urls, slot)
         _add_lines(result, lines)
         return result
     if not text.strip():
@@ -136,7 +152,7 @@ def lint_text(
             )
         )  # fmt: skip
         return result
-    return check_doc(from_text(path, text), as_of, known_urls)
+    return check_doc(from_text(path, text), as_of, known_urls, slot)
 
 
 def _is_word(token: str) -> bool:
@@ -233,7 +249,34 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield p
 
 
-def lint_file(path: Path, as_of: dt.date) -> FileResult:
+def library_slot(folder: Path) -> int | None:
+    """``slot`` from the nearest crafter.toml in ``folder`` or above it (stopping at a git
+    repository's root), None when none sets it. A crafter.toml that cannot be read is a
+    UsageError naming it."""
+    return _library_slot(Path(folder).resolve())
+
+
+@cache
+def _library_slot(folder: Path) -> int | None:
+    from crafter.domain.library import CONFIG_NAME, LibraryError, parse_library_config
+    from crafter.errors import UsageError
+
+    for d in (folder, *folder.parents):
+        config = d / CONFIG_NAME
+        if config.is_file():
+            try:
+                return parse_library_config(config.read_text(encoding="utf-8"), str(config)).slot
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read {config}: {exc}") from None
+            except LibraryError as exc:
+                raise UsageError(exc.message, hint=exc.hint) from None
+        if (d / ".git").exists():
+            return None
+    return None
+
+
+def lint_file(path: Path, as_of: dt.date, slot: int | None = None) -> FileResult:
+    """Lint one file; without ``slot`` the nearest crafter.toml's ``slot`` applies."""
     from crafter.domain.files import FileReadError, read_bounded
 
     kind = "scenario" if path.suffix.lower() in YAML_SUFFIXES else "text"
@@ -263,16 +306,27 @@ def lint_file(path: Path, as_of: dt.date) -> FileResult:
         return _input_error(
             str(path), kind, ["YAML but not a scenario (no schema_version: or hooks: key)"]
         )
-    return lint_text(text, as_of, str(path))
+    if slot is None and kind == "scenario":
+        slot = library_slot(path.parent)
+    return lint_text(text, as_of, str(path), slot=slot)
 
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 64
 
 
-def _lint_many(files: list[Path], as_of: dt.date, jobs: int) -> list[FileResult]:
+def _lint_many(
+    files: list[Path], as_of: dt.date, jobs: int, slot: int | None = None
+) -> list[FileResult]:
+    # Each file's slot is settled here, so a bad crafter.toml is reported once, not in a worker.
+    slots = [
+        slot
+        if slot is not None or f.suffix.lower() not in YAML_SUFFIXES
+        else library_slot(f.parent)
+        for f in files
+    ]
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
-        return [lint_file(f, as_of) for f in files]
+        return [lint_file(f, as_of, s) for f, s in zip(files, slots, strict=True)]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
@@ -280,16 +334,28 @@ def _lint_many(files: list[Path], as_of: dt.date, jobs: int) -> list[FileResult]
     corpus_urls()  # load once before forking, so every worker inherits it
     # fork: workers inherit the loaded knowledge and corpus URLs instead of re-importing them.
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(partial(lint_file, as_of=as_of), files, chunksize=16))
+        return list(
+            pool.map(partial(_lint_one, as_of=as_of), zip(files, slots, strict=True), chunksize=16)
+        )
+
+
+def _lint_one(item: tuple[Path, int | None], as_of: dt.date) -> FileResult:
+    return lint_file(item[0], as_of, item[1])
 
 
 def lint_paths(
-    paths: list[str], as_of: dt.date, *, jobs: int = 1, keep_sources: bool = False
+    paths: list[str],
+    as_of: dt.date,
+    *,
+    jobs: int = 1,
+    keep_sources: bool = False,
+    slot: int | None = None,
 ) -> LintReport:
     """Lint files, folders (recursively) and '-' (stdin); bad files are reported and the rest linted.
 
     ``jobs`` > 1 lints large batches in that many processes (the CLI passes the core count);
-    ``keep_sources`` keeps each file's text in the report (judges read it).
+    ``keep_sources`` keeps each file's text in the report (judges read it); ``slot`` (minutes)
+    overrides each library's crafter.toml for the pacing check.
     """
     report = LintReport(as_of)
     files: list[Path] = []
@@ -297,10 +363,10 @@ def lint_paths(
         if raw == "-":
             text = sys.stdin.read()
             report.sources["<stdin>"] = text
-            report.results.append(lint_text(text, as_of, "<stdin>"))
+            report.results.append(lint_text(text, as_of, "<stdin>", slot=slot))
             continue
         files.extend(iter_files([Path(raw)]))
-    for f, result in zip(files, _lint_many(files, as_of, jobs), strict=True):
+    for f, result in zip(files, _lint_many(files, as_of, jobs, slot), strict=True):
         if keep_sources and not result.scores.get("input_error"):
             report.sources[str(f)] = f.read_text(encoding="utf-8")
         report.results.append(result)
