@@ -10,7 +10,7 @@ Two steps, so that grading is done by someone who did not build the retriever:
            search and for the scaffold's cited documents; ungraded pairs are counted and listed.
 
 Run: .venv/bin/python benchmarks/research_grading.py dump OUT.json [--index DIR]
-     .venv/bin/python benchmarks/research_grading.py score [--index DIR]
+     .venv/bin/python benchmarks/research_grading.py score [--cv] [--index DIR]
 """
 
 from __future__ import annotations
@@ -48,11 +48,34 @@ def _grades() -> dict[str, dict[str, int]]:
     }
 
 
-def results(index: Any) -> dict[str, dict[str, list[str]]]:
-    """Seed id -> {"search": top-5 ids (floor applied), "scaffold": cited ids}."""
+def results(index: Any, cv: bool = False) -> dict[str, dict[str, list[str]]]:
+    """Seed id -> {"search": top-5 ids, "search_grounded": those above the floor, "scaffold":
+    cited ids}. With ``cv`` each seed is ranked by a relevance model fitted on the other fold's
+    seeds only (tools/fit_relevance.py), so no seed is scored by a model that saw its grades."""
+    if not cv:
+        return _results(index, _seeds())
+    import crafter.retrieval.relevance as relevance
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from fit_relevance import fitted_model, fold_of, graded_features
+
+    shipped = relevance.load_model
+    out: dict[str, dict[str, list[str]]] = {}
+    try:
+        for fold in (0, 1):
+            x, y, _ = graded_features(index, only_fold=1 - fold)
+            model = fitted_model(x, y)
+            relevance.load_model = lambda model=model: model  # type: ignore[misc]
+            out.update(_results(index, [s for s in _seeds() if fold_of(s["id"]) == fold]))
+    finally:
+        relevance.load_model = shipped
+    return out
+
+
+def _results(index: Any, seeds: list[dict[str, str]]) -> dict[str, dict[str, list[str]]]:
     out: dict[str, dict[str, list[str]]] = {}
     with tempfile.TemporaryDirectory() as runs:
-        for s in _seeds():
+        for s in seeds:
             hits = index.search(s["seed"], 5)
             grounded = [h.id for h in hits if getattr(h, "relevant", True)]
             draft = draft_scenario(
@@ -74,10 +97,16 @@ def dump(target: Path, index: Any) -> None:
     docs = {meta["id"]: meta for meta in index.documents().values()}
     seeds = {s["id"]: s for s in _seeds()}
     pairs = []
-    for sid, got in results(index).items():
+    seen: set[tuple[str, str]] = set()
+    merged: list[tuple[str, dict[str, list[str]]]] = [
+        *results(index).items(),
+        *results(index, cv=True).items(),
+    ]
+    for sid, got in merged:
         for doc_id in dict.fromkeys(got["search"] + got["scaffold"]):
-            if doc_id in grades.get(sid, {}):
+            if doc_id in grades.get(sid, {}) or (sid, doc_id) in seen:
                 continue
+            seen.add((sid, doc_id))
             meta = docs[doc_id]
             problem = index.doc_sections(f"{meta['source']}:{doc_id}").get("Problem", "")
             pairs.append(
@@ -118,9 +147,10 @@ def _metrics(ranked: dict[str, list[str]], grades: dict[str, dict[str, int]]) ->
     )
 
 
-def score(index: Any) -> None:
+def score(index: Any, cv: bool = False) -> None:
     grades = _grades()
-    got = results(index)
+    got = results(index, cv=cv)
+    print("cross-validated relevance models (fold by seed)" if cv else "the shipped model")
     print(f"{len(got)} seeds, {sum(len(v) for v in grades.values())} graded pairs")
     print("search (top 5):           ", _metrics({k: v["search"] for k, v in got.items()}, grades))
     print(
@@ -141,7 +171,7 @@ def main() -> None:
         if args and args[0] == "dump":
             dump(Path(args[1]), index)
         elif args and args[0] == "score":
-            score(index)
+            score(index, cv="--cv" in args)
         else:
             print(__doc__)
             sys.exit(2)

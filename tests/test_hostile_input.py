@@ -270,3 +270,28 @@ def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
         assert leftovers == []
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_a_reference_whose_title_was_changed_is_reported(tmp_path: Path) -> None:
+    # A forged title can misattribute a source: the stored title must be the document's own.
+    good = (
+        Path(__file__).parent.parent / "evals" / "cases" / "scenario-good-grocery-availability.yaml"
+    )
+    text = good.read_text(encoding="utf-8")
+    clean = lint_file(good, dt.date(2026, 11, 1))
+    assert not [f for f in clean.findings if "titled differently" in f.message]
+    lines = text.splitlines()
+    at = next(
+        i
+        for i, line in enumerate(lines)
+        if line.strip().startswith("title:") and i > text[: text.index("references:")].count("\n")
+    )
+    lines[at] = lines[at].split("title:")[0] + 'title: "Trusted review by Google Research"'
+    forged = tmp_path / "forged.yaml"
+    forged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = [
+        f
+        for f in lint_file(forged, dt.date(2026, 11, 1)).findings
+        if "titled differently" in f.message
+    ]
+    assert found and found[0].location.startswith("references[0].title")

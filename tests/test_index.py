@@ -10,7 +10,8 @@ import pytest
 
 from crafter.errors import UsageError
 from crafter.resources import data_dir
-from crafter.retrieval.index import CorpusIndex, IndexError_, rrf
+from crafter.retrieval.index import CorpusIndex
+from crafter.retrieval.search import IndexError_, rrf
 from tests.fakes.pdf import write_pdf
 from tests.helpers import run_cli
 

@@ -17,7 +17,8 @@ from crafter.domain.library import apply_review, list_scenario_files, open_libra
 from crafter.pipeline.batch import RegenOptions, open_regen, plan_regen
 from crafter.pipeline.library_drafting import Drafting
 from crafter.providers import Choice
-from crafter.retrieval.index import CorpusIndex, ScopedIndex
+from crafter.retrieval.index import CorpusIndex
+from crafter.retrieval.scoped import ScopedIndex
 from tests.helpers import run_cli
 from tests.test_batch import fake, make_library, regen
 

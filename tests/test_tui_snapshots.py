@@ -24,7 +24,7 @@ from crafter.domain import Scenario, save_new_scenario
 from crafter.errors import ProviderError
 from crafter.pipeline import PipelineConfig, run_pipeline
 from crafter.providers import FakeProvider, ProviderStatus, build_provider
-from crafter.retrieval.index import SearchHit
+from crafter.retrieval.search import SearchHit
 from tests.helpers import SLACK_SEED
 
 DAY = dt.date(2026, 11, 1)

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crafter.retrieval.index import CorpusIndex  # noqa: E402
-from crafter.retrieval.relevance import FEATURES  # noqa: E402
+from crafter.retrieval.relevance import FEATURES, RelevanceModel  # noqa: E402
 
 GRADES = ROOT / "evals" / "seeds" / "realistic_blind_grades.yaml"
 SEEDS = ROOT / "evals" / "seeds" / "realistic_blind.yaml"
@@ -73,25 +73,52 @@ def auc(p: np.ndarray, y: np.ndarray) -> float:
     return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
 
 
+def fold_of(seed_id: str) -> int:
+    """Cross-validation fold of a seed: by the parity of its number (s01 -> 1)."""
+    digits = "".join(c for c in seed_id if c.isdigit())
+    return int(digits or 0) % 2
+
+
+def graded_features(
+    index: CorpusIndex, only_fold: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, grades and folds of every graded pair (optionally of one fold's seeds)."""
+    grades = yaml.safe_load(GRADES.read_text())["grades"]
+    seeds = {s["id"]: s["seed"] for s in yaml.safe_load(SEEDS.read_text())["seeds"]}
+    docs = {meta["id"]: key for key, meta in index.documents().items()}
+    rows, ys, groups = [], [], []
+    for sid, graded in sorted(grades.items()):
+        if only_fold is not None and fold_of(sid) != only_fold:
+            continue
+        keys = [docs[d] for d in graded if d in docs]
+        feats = index.relevance(seeds[sid], keys)
+        for d, g in graded.items():
+            if d in docs:
+                rows.append([feats[docs[d]][f] for f in FEATURES])
+                ys.append(int(g))
+                groups.append(fold_of(sid))
+    return np.array(rows), np.array(ys), np.array(groups)
+
+
+def fitted_model(x: np.ndarray, y: np.ndarray) -> RelevanceModel:
+    related, close = (y >= 1).astype(float), (y == 2).astype(float)
+    w1, w2 = fit(x, related), fit(x, close)
+    return RelevanceModel(
+        version=VERSION,
+        related=tuple(float(v) for v in w1),
+        close=tuple(float(v) for v in w2),
+        floor=choose_floor(predict(w1, x), related),
+        calibration="cross-validation fold",
+    )
+
+
 def main() -> None:
     args = sys.argv[1:]
     folder = Path(args[args.index("--index") + 1]) if "--index" in args else None
-    grades = yaml.safe_load(GRADES.read_text())["grades"]
-    seeds = {s["id"]: s["seed"] for s in yaml.safe_load(SEEDS.read_text())["seeds"]}
     with tempfile.TemporaryDirectory() as tmp:
         index = CorpusIndex(folder or Path(tmp) / "index")
         index.ensure_built()
-        docs = {meta["id"]: key for key, meta in index.documents().items()}
-        rows, ys, groups = [], [], []
-        for n, (sid, graded) in enumerate(sorted(grades.items())):
-            keys = [docs[d] for d in graded if d in docs]
-            feats = index.relevance(seeds[sid], keys)
-            for d, g in graded.items():
-                if d in docs:
-                    rows.append([feats[docs[d]][f] for f in FEATURES])
-                    ys.append(int(g))
-                    groups.append(n % 2)
-    x, y, fold = np.array(rows), np.array(ys), np.array(groups)
+        x, y, fold = graded_features(index)
     related, close = (y >= 1).astype(float), (y == 2).astype(float)
     print(
         f"{len(y)} graded pairs: {int((y == 0).sum())} unrelated, {int((y == 1).sum())} related, "

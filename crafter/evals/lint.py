@@ -55,6 +55,28 @@ class LintReport:
 
 
 @cache
+def corpus_titles() -> dict[str, str]:
+    """Normalised URL -> title of each document of the built-in corpus and registered corpora."""
+    from crafter.retrieval.corpus import load_corpus, normalize_url
+    from crafter.retrieval.index import builtin_corpus_dir, default_index_dir
+
+    titles = {
+        normalize_url(u): d.title for d in load_corpus(builtin_corpus_dir()).docs for u in d.urls
+    }
+    manifest = default_index_dir() / "manifest.json"
+    if manifest.is_file():
+        import json
+
+        try:
+            docs = json.loads(manifest.read_text()).get("docs", {})
+            for m in docs.values():
+                titles.setdefault(normalize_url(m["url"]), str(m["title"]))
+        except (ValueError, OSError, KeyError, AttributeError):
+            pass
+    return titles
+
+
+@cache
 def corpus_urls() -> frozenset[str]:
     """Normalised URLs of the built-in corpus and any user corpora registered in the default index."""
     from crafter.retrieval.corpus import load_corpus, normalize_url
@@ -99,7 +121,8 @@ def check_doc(
             if known_urls is not None
             else (corpus_urls() if doc.scenario.references else frozenset())
         )
-        result.findings += scenario_checks.grounding(doc.scenario, urls)
+        titles = corpus_titles() if known_urls is None and doc.scenario.references else {}
+        result.findings += scenario_checks.grounding(doc.scenario, urls, titles)
         result.findings += pacing.pacing(doc.scenario, slot)
         result.findings += pacing.trap_quality(doc.scenario)
     return result

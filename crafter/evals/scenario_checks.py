@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from crafter.domain import PLACEHOLDER_PREFIX, Scenario
 from crafter.evals.findings import Finding
@@ -54,8 +54,11 @@ def answerability(s: Scenario) -> list[Finding]:
     return findings
 
 
-def grounding(s: Scenario, known_urls: Collection[str]) -> list[Finding]:
-    """``known_urls`` holds normalised URLs of the corpus and the user's corpora."""
+def grounding(
+    s: Scenario, known_urls: Collection[str], titles: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """``known_urls`` holds normalised URLs of the corpus and the user's corpora; ``titles`` maps
+    those URLs to the documents' titles, which a stored reference must match."""
     from crafter.retrieval.corpus import normalize_url
 
     findings = []
@@ -71,6 +74,20 @@ def grounding(s: Scenario, known_urls: Collection[str]) -> list[Finding]:
                     )
                 )  # fmt: skip
     for i, r in enumerate(s.references):
+        title = (titles or {}).get(normalize_url(r.url))
+        if (
+            title is not None
+            and " ".join(title.split()).casefold() != " ".join(r.title.split()).casefold()
+        ):
+            findings.append(
+                Finding(
+                    "grounding", "warning",
+                    f"reference {r.id!r} is titled differently from the document at its URL",
+                    evidence=f"stored {r.title[:80]!r}; the document: {title[:80]!r}",
+                    location=f"references[{i}].title",
+                    suggestion="restore the document's own title (a changed title can misattribute a source)",
+                )
+            )  # fmt: skip
         if normalize_url(r.url) not in known_urls:
             findings.append(
                 Finding(

@@ -84,7 +84,8 @@ def library_drafting(
         raise UsageError(f"--rounds {rounds} is out of range", hint="use 0 to 5")
     if not _first(research, cfg.research, True):
         return Drafting(None, rounds)
-    from crafter.retrieval.index import CorpusIndex, ScopedIndex, require_index, source_label
+    from crafter.retrieval.index import CorpusIndex, require_index, source_label
+    from crafter.retrieval.scoped import ScopedIndex
 
     require_index(index_dir)
     index = CorpusIndex(index_dir)

@@ -105,7 +105,9 @@ def research(
     exclude: frozenset[str] = frozenset(),
 ) -> StageRecord:
     from crafter.retrieval.corpus import DESIGN_QUESTIONS, REPORTED, bullets
-    from crafter.retrieval.index import CorpusIndex, ScopedIndex, SearchHit
+    from crafter.retrieval.index import CorpusIndex
+    from crafter.retrieval.scoped import ScopedIndex
+    from crafter.retrieval.search import SearchHit
 
     started = time.perf_counter()
     usage = Usage()

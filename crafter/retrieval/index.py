@@ -20,7 +20,6 @@ documents' chunks are deleted. A no-op sync reads the corpus and the manifest an
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import logging
@@ -28,10 +27,10 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from crafter.domain.atomic import atomic_write_text
 from crafter.errors import UsageError
@@ -41,63 +40,23 @@ from crafter.retrieval.corpus import (
     CorpusProblem,
     corpus_version,
     load_corpus,
-    version_of,
 )
 from crafter.retrieval.embedding import MODEL_NAME
+from crafter.retrieval.search import (
+    REBUILD_HINT,
+    SERVER_HINT,
+    IndexError_,
+    SearchMixin,
+    _locked,
+)
 
 log = logging.getLogger("crafter.retrieval")
 
 FORMAT = 1
 COLLECTION = "crafter_chunks"
-RRF_K = 60
-CANDIDATES = 60
-# How many first-stage documents the relevance model rescores.
-RERANK_POOL = 20
-REBUILD_HINT = "run `crafter index --rebuild` to rebuild it from the corpus"
 
 Progress = Callable[[str, int, int], None]
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _locked(method: F) -> F:
-    """Serialise a method on the index's lock: regen drafts from many threads share one index,
-    and Chroma, BM25 and the lazily loaded chunk table are not safe to load or query at once."""
-
-    @functools.wraps(method)
-    def wrapper(self: CorpusIndex, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return cast(F, wrapper)
-
-
-class IndexError_(UsageError):
-    """The index is missing, corrupt or built by an incompatible version."""
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    id: str
-    title: str
-    org: str
-    year: int
-    url: str
-    score: float
-    snippet: str
-    source: str
-    section: str = ""
-    chunk_id: str = ""
-    # Calibrated P(the document is at least related to the need); None without reranking.
-    relevance: float | None = None
-    relevant: bool = True  # clears the floor that decides what may ground a scenario
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "title": self.title, "org": self.org, "year": self.year, "url": self.url,
-            "score": round(self.score, 6), "snippet": self.snippet, "source": self.source,
-            "relevance": None if self.relevance is None else round(self.relevance, 4),
-            "relevant": self.relevant,
-        }  # fmt: skip
 
 
 @dataclass
@@ -148,7 +107,7 @@ def builtin_corpus_dir() -> Path:
     return Path(override) if override else data_dir("reference_corpus")
 
 
-class CorpusIndex:
+class CorpusIndex(SearchMixin):
     def __init__(
         self,
         index_dir: Path | None = None,
@@ -624,236 +583,6 @@ class CorpusIndex:
                 return None
             return self._sync(rebuild=False, progress=progress)
 
-    def query_vector(self, query: str) -> Any:
-        """The query's MiniLM vector, rounded to float16 precision: the same query then gives the
-        same vector even when onnxruntime's threaded reductions differ in the last bits."""
-        import numpy as np
-
-        from crafter.retrieval.embedding import shared_embedder
-
-        raw = shared_embedder().embed([query])[0]
-        return raw.astype(np.float16).astype(np.float32)
-
-    def dense_scores(
-        self, query: str, n: int = CANDIDATES, vector: Any = None
-    ) -> list[tuple[str, float]]:
-        """The ``n`` closest chunks with their cosine similarity, closest first."""
-        collection = self._open_collection()
-        vec = self.query_vector(query) if vector is None else vector
-        try:
-            total = collection.count()
-        except Exception as exc:
-            raise IndexError_(
-                f"the vector store failed to answer ({exc})",
-                hint=SERVER_HINT if self.chroma_url else REBUILD_HINT,
-            ) from None
-        if total == 0:
-            return []
-        try:
-            res = collection.query(
-                query_embeddings=[vec.tolist()], n_results=min(n, total), include=["distances"]
-            )
-        except Exception as exc:
-            raise IndexError_(
-                f"the vector store failed to answer ({exc})",
-                hint=SERVER_HINT if self.chroma_url else REBUILD_HINT,
-            ) from None
-        # Same index, same query, same order: near-ties are decided by id, not by chance.
-        pairs = [
-            (cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
-        ]
-        return sorted(pairs, key=lambda p: (-round(p[1], 5), p[0]))
-
-    def dense_ranking(self, query: str, n: int = CANDIDATES) -> list[str]:
-        return [cid for cid, _ in self.dense_scores(query, n)]
-
-    def keyword_scores(
-        self, query: str, n: int = CANDIDATES
-    ) -> tuple[list[tuple[str, float]], int]:
-        """The ``n`` best chunks by BM25 with their scores, and how many query terms counted."""
-        import bm25s
-
-        self._load_bm25()
-        if not self._bm25_ids:
-            return [], 0
-        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
-        if not tokens.vocab:
-            return [], 0
-        docs, scores = self._bm25.retrieve(
-            tokens, k=min(n, len(self._bm25_ids)), show_progress=False
-        )
-        pairs = [
-            (self._bm25_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=True)
-        ]
-        ranked = [
-            (cid, s) for cid, s in sorted(pairs, key=lambda p: (-round(p[1], 5), p[0])) if s > 0
-        ]
-        return ranked, len(tokens.vocab)
-
-    def keyword_ranking(self, query: str, n: int = CANDIDATES) -> list[str]:
-        return [cid for cid, _ in self.keyword_scores(query, n)[0]]
-
-    def candidates(
-        self, query: str, n: int, *, mode: str = "hybrid", skip: Iterable[str] = ()
-    ) -> list[tuple[str, float, str]]:
-        """First stage: the ``n`` best documents as (doc key, fused score, best chunk id)."""
-        rankings: list[list[str]] = []
-        if mode in ("hybrid", "dense"):
-            rankings.append(self.dense_ranking(query))
-        if mode in ("hybrid", "bm25"):
-            rankings.append(self.keyword_ranking(query))
-        fused = rrf(rankings)
-        chunks = self._load_chunks()
-        docs = self.documents()
-        excluded = set(skip)
-        # A document scores as its best chunk. Adding its other chunks' scores was measured worse
-        # on evals/retrieval (hybrid MRR 0.94 with the best chunk alone, 0.90 with half the second).
-        best: dict[str, tuple[float, str]] = {}
-        for cid, score in fused:
-            chunk = chunks.get(cid)
-            if chunk is None or chunk.doc_key not in docs or chunk.doc_key in excluded:
-                continue
-            best.setdefault(chunk.doc_key, (score, cid))
-        ranked = sorted(best, key=lambda key: (-best[key][0], key))
-        return [(key, best[key][0], best[key][1]) for key in ranked[:n]]
-
-    def _chunks_by_doc(self) -> dict[str, list[str]]:
-        by_doc: dict[str, list[str]] = {}
-        for cid, chunk in self._load_chunks().items():
-            by_doc.setdefault(chunk.doc_key, []).append(cid)
-        return by_doc
-
-    def chunk_vectors(self, keys: Iterable[str]) -> dict[str, Any]:
-        """The stored vectors of every chunk of the documents ``keys``, by chunk id."""
-        by_doc = self._chunks_by_doc()
-        wanted = [cid for key in keys for cid in sorted(by_doc.get(key, []))]
-        if not wanted:
-            return {}
-        try:
-            got = self._open_collection().get(ids=wanted, include=["embeddings"])
-        except Exception as exc:
-            raise IndexError_(
-                f"the vector store failed to answer ({exc})",
-                hint=SERVER_HINT if self.chroma_url else REBUILD_HINT,
-            ) from None
-        return dict(zip(got["ids"], got["embeddings"], strict=True))
-
-    def doc_matrix(self, key: str) -> Any:
-        """One document's chunk vectors as an (n, 384) array (empty when it has none)."""
-        import numpy as np
-
-        vectors = self.chunk_vectors([key])
-        rows = [vectors[c] for c in sorted(vectors)]
-        return np.asarray(rows, dtype=np.float32).reshape(-1, 384)
-
-    def relevance(self, need: str, keys: list[str]) -> dict[str, dict[str, float]]:
-        """Second-stage features of each document for ``need`` (see crafter.retrieval.relevance)."""
-        from crafter.retrieval.kinds import detect_kind, kind_vectors
-        from crafter.retrieval.relevance import cosine_features
-
-        chunks = self._load_chunks()
-        by_doc = self._chunks_by_doc()
-        vectors = self.chunk_vectors(keys)
-        query = self.query_vector(need)
-        scored, terms = self.keyword_scores(need, CANDIDATES * 4)
-        bm25_doc: dict[str, float] = {}
-        for cid, s in scored:
-            chunk = chunks.get(cid)
-            if chunk is not None:
-                bm25_doc[chunk.doc_key] = max(bm25_doc.get(chunk.doc_key, 0.0), s)
-        top_bm25 = max((bm25_doc.get(k, 0.0) for k in keys), default=0.0)
-        guess = detect_kind(need)
-        kind_vec = kind_vectors().get(guess.name)
-        import numpy as np
-
-        out: dict[str, dict[str, float]] = {}
-        for key in keys:
-            ids = [cid for cid in sorted(by_doc.get(key, [])) if cid in vectors]
-            mat = np.asarray([vectors[c] for c in ids], dtype=np.float32).reshape(-1, len(query))
-            problem = next((i for i, c in enumerate(ids) if chunks[c].section == "Problem"), None)
-            feats = cosine_features(query, mat, problem)
-            b = bm25_doc.get(key, 0.0)
-            feats["bm25_per_term"] = min(b / max(terms, 1), 10.0)
-            feats["bm25_relative"] = b / top_bm25 if top_bm25 > 0 else 0.0
-            if kind_vec is not None and len(mat):
-                row = mat[problem] if problem is not None else mat[0]
-                feats["kind_match"] = float(row @ kind_vec)
-            else:
-                feats["kind_match"] = 0.0
-            out[key] = feats
-        return out
-
-    @_locked
-    def search(
-        self,
-        query: str,
-        k: int = 5,
-        *,
-        mode: str = "hybrid",
-        exclude: Iterable[str] = (),
-        rerank: bool = True,
-        need: str | None = None,
-        pool: Iterable[str] | None = None,
-    ) -> list[SearchHit]:
-        """Top ``k`` documents for ``query``, each with its best chunk as the snippet.
-
-        ``mode`` is ``hybrid`` (RRF of dense and BM25), ``dense`` or ``bm25``. With ``rerank``
-        (the default) the first stage's best documents are scored for relevance to ``need``
-        (default: the query) and ordered by it; each hit then says whether it clears the floor.
-        ``pool`` reranks those documents instead of a first-stage search (research fuses its
-        facet queries first).
-        """
-        query = query.strip()
-        if not query:
-            raise UsageError(
-                "the search query is empty",
-                hint='describe the need, e.g. crafter search "detect card fraud"',
-            )
-        chunks = self._load_chunks()
-        docs = self.documents()
-        if pool is not None:
-            keys = [key for key in pool if key in docs and key not in set(exclude)]
-            firsts = {key: (0.0, "") for key in keys}
-        else:
-            found = self.candidates(query, RERANK_POOL if rerank else k, mode=mode, skip=exclude)
-            keys = [key for key, _, _ in found]
-            firsts = {key: (score, cid) for key, score, cid in found}
-        scores: dict[str, tuple[float, float]] = {}
-        if rerank and keys:
-            from crafter.retrieval.relevance import load_model
-
-            model = load_model()
-            feats = self.relevance(need or query, keys)
-            scores = {key: model.score(feats[key]) for key in keys}
-            keys = sorted(keys, key=lambda key: (-scores[key][1], -scores[key][0], key))
-            floor = model.floor
-        hits = []
-        for key in keys[:k]:
-            meta = docs[key]
-            first, cid = firsts[key]
-            chunk = chunks.get(cid) or _problem_chunk(chunks, key)
-            related, close = scores.get(key, (None, None))
-            hits.append(
-                SearchHit(
-                    id=meta["id"], title=meta["title"], org=meta["org"], year=meta["year"], url=meta["url"],
-                    score=first if close is None else close, snippet=snippet(chunk.text) if chunk else "",
-                    source=meta["source"], section=chunk.section if chunk else "",
-                    chunk_id=chunk.chunk_id if chunk else "",
-                    relevance=related, relevant=related is None or related >= floor,
-                )
-            )  # fmt: skip
-        return hits
-
-    @_locked
-    def doc_sections(self, doc_key_: str) -> dict[str, str]:
-        """The indexed text of one document, by section (continued sections are joined)."""
-        out: dict[str, str] = {}
-        for chunk in self._load_chunks().values():
-            if chunk.doc_key == doc_key_:
-                name = chunk.section.removesuffix(" (cont.)")
-                out[name] = (out.get(name, "") + " " + chunk.text).strip()
-        return out
-
     # -- user corpora -----------------------------------------------------------------------
     @_locked
     def add_source(self, root: Path, label: str, *, persist: bool = True) -> None:
@@ -891,47 +620,6 @@ class CorpusIndex:
             self._write_registered(sources)
 
 
-class ScopedIndex:
-    """A view of an index limited to some sources (the bundled corpus and a library's own
-    folders): it searches and versions only those, so documents another library or
-    ``crafter index --add`` registered neither ground its drafts nor change its cache keys."""
-
-    def __init__(self, index: CorpusIndex, sources: Iterable[str]) -> None:
-        self.index = index
-        self.scope = frozenset(sources)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.index, name)
-
-    def documents(self) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.index.documents().items() if v.get("source") in self.scope}
-
-    @property
-    def corpus_version(self) -> str:
-        if not self.index.corpus_version:
-            return ""
-        return version_of((v["source"], v["id"], v["hash"]) for v in self.documents().values())
-
-    def expected_corpus_version(self) -> str:
-        docs, _ = self.index.load_documents()
-        return corpus_version(d for d in docs if d.source in self.scope)
-
-    def _outside(self) -> set[str]:
-        return {
-            key for key, v in self.index.documents().items() if v.get("source") not in self.scope
-        }
-
-    def candidates(
-        self, query: str, n: int, *, mode: str = "hybrid", skip: Iterable[str] = ()
-    ) -> list[tuple[str, float, str]]:
-        return self.index.candidates(query, n, mode=mode, skip={*skip, *self._outside()})
-
-    def search(
-        self, query: str, k: int = 5, *, exclude: Iterable[str] = (), **kwargs: Any
-    ) -> list[SearchHit]:
-        return self.index.search(query, k, exclude={*exclude, *self._outside()}, **kwargs)
-
-
 def require_index(index_dir: Path | None) -> None:
     """An --index folder named on purpose must hold an index: building one there silently (a
     typo'd path) would take minutes and hide the mistake. The default folder is built on first
@@ -944,12 +632,6 @@ def require_index(index_dir: Path | None) -> None:
             hint=f"build one there with `crafter index --index {index_dir}`, or leave out "
             "--index to use the default index",
         )
-
-
-SERVER_HINT = (
-    "start the server (chroma run --path DIR --port PORT) or point crafter at the right one "
-    "with --chroma-url, CRAFTER_CHROMA_URL or chroma_url in the config file"
-)
 
 
 def _configured_chroma_url() -> str | None:
@@ -981,23 +663,3 @@ def source_label(root: Path) -> str:
     name = re.sub(r"[^a-z0-9]+", "-", resolved.name.lower()).strip("-")[:30].strip("-") or "docs"
     digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
     return f"{name}-{digest}"
-
-
-def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: sum of 1/(k + rank) over the rankings an item appears in."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    # Ties (one item at rank r in one list, another at rank r in the other) are broken by id.
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _problem_chunk(chunks: dict[str, Chunk], key: str) -> Chunk | None:
-    mine = sorted((c for c in chunks.values() if c.doc_key == key), key=lambda c: c.chunk_id)
-    return next((c for c in mine if c.section == "Problem"), mine[0] if mine else None)
-
-
-def snippet(text: str, limit: int = 320) -> str:
-    body = " ".join(text.split())
-    return body if len(body) <= limit else body[: limit - 3].rsplit(" ", 1)[0] + "..."

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from crafter.providers import Provider, ProviderStatus
-    from crafter.retrieval.index import SearchHit
+    from crafter.retrieval.search import SearchHit
 
 Progress = Callable[[str, int, int], None]
 

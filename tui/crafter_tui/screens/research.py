@@ -17,7 +17,7 @@ from crafter_tui.jobs import DraftJob
 from crafter_tui.widgets.references import ReferenceList
 
 if TYPE_CHECKING:
-    from crafter.retrieval.index import SearchHit
+    from crafter.retrieval.search import SearchHit
 
 HITS = 8
 QUERY_CHARS = 200

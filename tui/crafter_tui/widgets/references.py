@@ -14,7 +14,7 @@ from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 if TYPE_CHECKING:
-    from crafter.retrieval.index import SearchHit
+    from crafter.retrieval.search import SearchHit
 
 
 class ReferenceList(Vertical):
