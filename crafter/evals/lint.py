@@ -94,6 +94,10 @@ def check_doc(doc: LintDoc, as_of: dt.date, known_urls: Iterable[str] | None = N
             else (corpus_urls() if doc.scenario.references else frozenset())
         )
         result.findings += scenario_checks.grounding(doc.scenario, urls)
+    from crafter.evals import exposure
+
+    result.findings += exposure.check(doc)
+    result.probe = exposure.doc_probe(doc) if doc.scenario is not None else ""
     return result
 
 
@@ -284,13 +288,34 @@ def _lint_many(files: list[Path], as_of: dt.date, jobs: int) -> list[FileResult]
 
 
 def lint_paths(
-    paths: list[str], as_of: dt.date, *, jobs: int = 1, keep_sources: bool = False
+    paths: list[str],
+    as_of: dt.date,
+    *,
+    jobs: int = 1,
+    keep_sources: bool = False,
+    exposure: object = "default",
 ) -> LintReport:
     """Lint files, folders (recursively) and '-' (stdin); bad files are reported and the rest linted.
 
     ``jobs`` > 1 lints large batches in that many processes (the CLI passes the core count);
-    ``keep_sources`` keeps each file's text in the report (judges read it).
+    ``keep_sources`` keeps each file's text in the report (judges read it); ``exposure`` is the
+    exposure index to use (an ``ExposureIndex``; None turns the check off; by default the bundled
+    one). Scenarios that are near-duplicates of each other are reported too.
     """
+    from crafter.evals import exposure as exp
+
+    index = exp.active() if exposure == "default" else exposure
+    assert index is None or isinstance(index, exp.ExposureIndex)
+    with exp.using(index):
+        report = _lint_paths(paths, as_of, jobs, keep_sources)
+    if index is not None:
+        from crafter.evals.duplicates import report_duplicates
+
+        report_duplicates(report.results)
+    return report
+
+
+def _lint_paths(paths: list[str], as_of: dt.date, jobs: int, keep_sources: bool) -> LintReport:
     report = LintReport(as_of)
     files: list[Path] = []
     for raw in paths:
