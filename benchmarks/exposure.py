@@ -124,11 +124,21 @@ def calibrate() -> None:
     draft = {
         "version": 1,
         "calibrated_on": "evals/exposure/calibration.yaml",
-        "weights": {"bias": float(w[0]), "cos": float(w[1]), "words": float(w[2]),
-                    "shingles": float(w[3]), "explained": float(w[4])},  # fmt: skip
-        "thresholds": {"warn_at": 0.5, "min_explained": round(0.8 * min(explained_min), 3),
-                       "domain_cos": domain_cos, "gate_words": gate_words,
-                       "duplicate_cos": 0.86, "duplicate_shingles": 0.5},  # fmt: skip
+        "weights": {
+            "bias": float(w[0]),
+            "cos": float(w[1]),
+            "words": float(w[2]),
+            "shingles": float(w[3]),
+            "explained": float(w[4]),
+        },
+        "thresholds": {
+            "warn_at": 0.5,
+            "min_explained": round(0.8 * min(explained_min), 3),
+            "domain_cos": domain_cos,
+            "gate_words": gate_words,
+            "duplicate_cos": 0.86,
+            "duplicate_shingles": 0.5,
+        },
     }
     # Warning threshold: the best precision + recall with precision >= 0.95, at the middle of
     # the plateau of thresholds that reach it (the widest margin on both sides).

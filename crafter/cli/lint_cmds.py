@@ -20,6 +20,25 @@ FailOnOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Judge freshness as of this date (default today).")
 ]
+ExposureOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--exposure",
+        help="Also check against this list of published or leaked prompts (YAML; repeatable). "
+        "Lists named by exposure = [...] in crafter.toml are read too.",
+    ),
+]
+
+
+def _exposure_index(paths: list[str], files: list[Path] | None) -> object:
+    """The exposure index for this run: the bundled prompts plus the team's lists."""
+    from crafter.evals.exposure import index_for
+    from crafter.evals.exposure_data import lists_for
+
+    index = index_for(lists_for(paths, files or []))
+    for message in index.notes:
+        note(message)
+    return index
 
 
 def _options(paths: list[str], fmt: str, fail_on: str, as_of: str | None) -> dt.date:
@@ -68,12 +87,15 @@ def lint(
     fmt: FormatOpt = "text",
     fail_on: FailOnOpt = "error",
     as_of: AsOfOpt = None,
+    exposure: ExposureOpt = None,
 ) -> None:
-    """Check questions and scenarios for vagueness, staleness, ambushes and shallow ML (no model needed)."""
+    """Check questions and scenarios for vagueness, staleness, ambushes, shallow ML and prompts
+    candidates have already rehearsed (no model needed)."""
     from crafter.evals.lint import lint_paths
 
     day = _options(paths, fmt, fail_on, as_of)
-    _finish(lint_paths(paths, day, jobs=_jobs()), fmt, fail_on, None)
+    index = _exposure_index(paths, exposure)
+    _finish(lint_paths(paths, day, jobs=_jobs(), exposure=index), fmt, fail_on, None)
 
 
 def eval_(
@@ -92,6 +114,7 @@ def eval_(
     fmt: FormatOpt = "text",
     fail_on: FailOnOpt = "error",
     as_of: AsOfOpt = None,
+    exposure: ExposureOpt = None,
 ) -> None:
     """Lint, and with --judge add LLM-graded specificity, freshness and ML depth (cached)."""
     from crafter.evals.judges import judge_findings
@@ -102,7 +125,8 @@ def eval_(
     provider = build_provider(judge) if judge else None
     if provider is not None and not provider.generates_text:
         raise UsageError("the scaffold cannot judge", hint="pick a model: crafter models")
-    report = lint_paths(paths, day, jobs=_jobs(), keep_sources=provider is not None)
+    index = _exposure_index(paths, exposure)
+    report = lint_paths(paths, day, jobs=_jobs(), keep_sources=provider is not None, exposure=index)
     if provider is not None:
         for result in report.results:
             if result.path in report.sources:

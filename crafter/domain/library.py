@@ -61,6 +61,10 @@ class LibraryConfig(BaseModel):
     # Drafting like `crafter draft`: research the corpus first, then revise up to `rounds` times.
     research: bool | None = None
     rounds: int | None = Field(default=None, ge=0, le=5)
+    # The team's own exposure lists (published or leaked prompts), relative to crafter.toml.
+    exposure: list[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=50
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def parse_library_config(text: str, source: str = CONFIG_NAME) -> LibraryConfig:
         raise LibraryError(
             f"{source}: {problems}",
             hint="known settings: model, level, as_of (keep, today or YYYY-MM-DD), corpus, "
-            "concurrency, research, rounds",
+            "concurrency, research, rounds, exposure",
         ) from None
 
 

@@ -55,7 +55,10 @@ def report_duplicates(results: Sequence[FileResult]) -> None:
     """Add a ``duplicate`` warning to each scenario that nearly duplicates another one linted."""
     scenarios = [r for r in results if r.kind == "scenario" and r.probe]
     for pair in near_duplicates([r.probe for r in scenarios]):
-        for me, other in ((scenarios[pair.a], scenarios[pair.b]), (scenarios[pair.b], scenarios[pair.a])):
+        for me, other in (
+            (scenarios[pair.a], scenarios[pair.b]),
+            (scenarios[pair.b], scenarios[pair.a]),
+        ):
             me.findings.append(
                 Finding(
                     CHECK, "warning",

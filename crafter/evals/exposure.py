@@ -16,6 +16,7 @@ each probe is embedded once (memory, then a small disk cache keyed by the text's
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -39,16 +40,15 @@ CHECK = "exposure"
 PROBE_WORDS = 48
 _PROBE_CHARS = 1_200
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    """a an the and or of to in on for with by from at as is are be been being it its this that
+_STOP_WORDS = """a an the and or of to in on for with by from at as is are be been being it its this that
     these those we our you your they their them he she his her i me my us which who whom what when
     where why how can could should would will shall may might must do does did done has have had
     not no nor so such than then there here into onto over under about across per each every any
     all some most more many much few other another very also just only both either neither via
     design designing build building create creating develop system systems make using use used
     based end ml machine learning model models approach solution walk through describe explain
-    let lets want need needs given like new own one two""".split()
-)
+    let lets want need needs given like new own one two"""
+_STOP = frozenset(_STOP_WORDS.split())
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ed", "es", "s", "ly")
 FIX = (
     "twist the product context (a particular company, users and constraints the published "
@@ -67,13 +67,11 @@ def _stem(word: str) -> str:
 
 def content_tokens(text: str) -> list[str]:
     """Lowercased, stemmed content words of the first ``_PROBE_CHARS`` characters (linear)."""
-    return [
-        _stem(w[:30]) for w in _WORD.findall(text[:_PROBE_CHARS].lower()) if w not in _STOP
-    ]
+    return [_stem(w[:30]) for w in _WORD.findall(text[:_PROBE_CHARS].lower()) if w not in _STOP]
 
 
 def shingles(tokens: Sequence[str]) -> set[str]:
-    grams = {f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)}
+    grams = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
     grams |= {f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)}
     return grams
 
@@ -146,11 +144,18 @@ class Match:
 class ExposureIndex:
     """Published prompts with their word weights, shingles and (lazily) their vectors."""
 
-    def __init__(self, prompts: Sequence[PublishedPrompt], notes: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        prompts: Sequence[PublishedPrompt],
+        notes: Sequence[str] = (),
+        files: Sequence[str] = (),
+    ) -> None:
         import numpy as np
 
         self.prompts = tuple(prompts)
         self.notes = tuple(notes)
+        # The team's list files: data for this check, not questions to lint.
+        self.files = frozenset(files)
         toks = [content_tokens(p.text) for p in self.prompts]
         vocab: dict[str, int] = {}
         for t in toks:
@@ -243,7 +248,7 @@ def index_for(lists: Sequence[ExposureList] = ()) -> ExposureIndex:
     key = tuple(f"{lst.path}@{lst.version}" for lst in lists)
     if key not in _DEFAULT:
         prompts, notes = combine(lists)
-        _DEFAULT[key] = ExposureIndex(prompts, notes)
+        _DEFAULT[key] = ExposureIndex(prompts, notes, [lst.path for lst in lists])
     return _DEFAULT[key]
 
 
@@ -252,7 +257,7 @@ def active() -> ExposureIndex | None:
     return _ACTIVE[-1] if _ACTIVE else index_for()
 
 
-class using:  # noqa: N801 - used as a context manager: ``with exposure.using(index):``
+class using:  # used as a context manager: ``with exposure.using(index):``
     """Make ``index`` (or None: no exposure check) the one lint uses inside the block.
 
     A module-level setting rather than an argument, so forked lint workers inherit it."""
@@ -280,7 +285,7 @@ def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
         return []
     probe = doc_probe(doc)
     location = "title" if doc.scenario is not None else _first_prompt_line(doc)
-    findings = [Finding(CHECK, "info", n, location="") for n in index.notes]
+    findings: list[Finding] = []
     if not probe.strip():
         return findings
     matches, _ = index.match(probe)

@@ -125,7 +125,8 @@ def parse_exposure(text: str, path: str, *, origin: str | None = None) -> Exposu
         if items is None:
             raise _fail(path, 1, "no `prompts:` list")
         items_node = next(
-            (v for k, v in root.value if getattr(k, "value", None) == "prompts"), root
+            (v for k, v in getattr(root, "value", []) if getattr(k, "value", None) == "prompts"),
+            root,
         )
         version = str(data.get("version", ""))
         for s in data.get("sources") or []:
@@ -134,7 +135,8 @@ def parse_exposure(text: str, path: str, *, origin: str | None = None) -> Exposu
     else:
         items = data
     if not isinstance(items, list):
-        raise _fail(path, items_node.start_mark.line + 1, "`prompts` must be a list")
+        mark = getattr(items_node, "start_mark", None)
+        raise _fail(path, mark.line + 1 if mark else None, "`prompts` must be a list")
     if len(items) > _MAX_PROMPTS:
         raise _fail(path, None, f"more than {_MAX_PROMPTS} prompts")
     if not items:
@@ -183,7 +185,9 @@ def _prompt(
             where.append(entry)
     count = item.get("count", len(where) or 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise _fail(path, line, f"count must be a whole number of sources (1 or more), got {count!r}")
+        raise _fail(
+            path, line, f"count must be a whole number of sources (1 or more), got {count!r}"
+        )
     return PublishedPrompt(pid, title, gist, domain, count, tuple(where[:12]), origin)
 
 
@@ -205,7 +209,9 @@ def read_exposure(path: Path) -> ExposureList:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _fail(
-            name, _line_of_offset(raw, exc.start), f"not UTF-8 text (bad byte at offset {exc.start})"
+            name,
+            _line_of_offset(raw, exc.start),
+            f"not UTF-8 text (bad byte at offset {exc.start})",
         ) from None
     if "\x00" in text[:8192]:
         raise _fail(name, _line_of_offset(raw, raw.find(b"\x00")), "binary file, not text")
@@ -230,3 +236,41 @@ def combine(extra: Sequence[ExposureList]) -> tuple[tuple[PublishedPrompt, ...],
 
 def read_lists(paths: Iterable[Path]) -> tuple[ExposureList, ...]:
     return tuple(read_exposure(Path(p)) for p in paths)
+
+
+def _config_for(path: Path) -> Path | None:
+    """The crafter.toml that governs ``path``: in its folder or the nearest one above it,
+    stopping at a repository root (a folder holding .git)."""
+    from crafter.domain.library import CONFIG_NAME
+
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder.resolve(), *folder.resolve().parents):
+        if (candidate / CONFIG_NAME).is_file():
+            return candidate / CONFIG_NAME
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
+def lists_for(paths: Iterable[str], extra: Iterable[Path] = ()) -> tuple[ExposureList, ...]:
+    """The team's exposure lists for a lint run: ``exposure = [...]`` in the crafter.toml that
+    governs each linted path (relative to that file), then each ``--exposure FILE``."""
+    from crafter.domain.library import LibraryError, parse_library_config
+
+    files: list[Path] = []
+    for raw in paths:
+        if raw == "-":
+            continue
+        config = _config_for(Path(raw))
+        if config is None:
+            continue
+        try:
+            settings = parse_library_config(config.read_text(encoding="utf-8"), str(config))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ExposureFileError(f"cannot read {config}: {exc}") from None
+        except LibraryError as exc:
+            raise ExposureFileError(exc.message, hint=exc.hint) from None
+        files.extend(config.parent / p for p in settings.exposure)
+    files.extend(Path(p) for p in extra)
+    unique = list(dict.fromkeys(f.resolve() if f.exists() else f for f in files))
+    return read_lists(unique)

@@ -306,8 +306,9 @@ def lint_paths(
 
     index = exp.active() if exposure == "default" else exposure
     assert index is None or isinstance(index, exp.ExposureIndex)
+    skip = index.files if index is not None else frozenset()
     with exp.using(index):
-        report = _lint_paths(paths, as_of, jobs, keep_sources)
+        report = _lint_paths(paths, as_of, jobs, keep_sources, skip)
     if index is not None:
         from crafter.evals.duplicates import report_duplicates
 
@@ -315,7 +316,9 @@ def lint_paths(
     return report
 
 
-def _lint_paths(paths: list[str], as_of: dt.date, jobs: int, keep_sources: bool) -> LintReport:
+def _lint_paths(
+    paths: list[str], as_of: dt.date, jobs: int, keep_sources: bool, skip: frozenset[str]
+) -> LintReport:
     report = LintReport(as_of)
     files: list[Path] = []
     for raw in paths:
@@ -324,7 +327,7 @@ def _lint_paths(paths: list[str], as_of: dt.date, jobs: int, keep_sources: bool)
             report.sources["<stdin>"] = text
             report.results.append(lint_text(text, as_of, "<stdin>"))
             continue
-        files.extend(iter_files([Path(raw)]))
+        files.extend(f for f in iter_files([Path(raw)]) if not skip or str(f.resolve()) not in skip)
     for f, result in zip(files, _lint_many(files, as_of, jobs), strict=True):
         if keep_sources and not result.scores.get("input_error"):
             report.sources[str(f)] = f.read_text(encoding="utf-8")
