@@ -32,6 +32,7 @@ from crafter.pipeline.models import (
     ResearchQuestion,
 )
 from crafter.pipeline.runs import StageRecord
+from crafter.pipeline import exposure_hooks
 from crafter.pipeline.worksheet import build_worksheet, scaffold_kit
 from crafter.prompts import load_prompt
 from crafter.providers import Provider, Usage
@@ -98,6 +99,9 @@ def frame(ctx: Ctx) -> StageRecord:
             ]
         )
         ref = kit.ref
+    exposed = exposure_hooks.seed_note(ctx.seed)
+    if exposed:
+        ctx.events(StageEvent("frame", "progress", exposed))
     return _record("frame", ctx.research_model, ref, usage, started, result.model_dump())
 
 
@@ -268,6 +272,7 @@ def draft(ctx: Ctx, res: Research) -> StageRecord:
             level=ctx.level,
             as_of=ctx.as_of.isoformat(),
             notes=notes_block(res.docs, res.notes),
+            exposure=exposure_hooks.draft_instruction(ctx.seed),
         )
         out, dropped = model_draft(ctx, messages, res, usage)
         ref = prompt.ref

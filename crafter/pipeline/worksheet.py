@@ -66,6 +66,9 @@ def build_worksheet(seed: str, level: str) -> ScenarioContent:
         for i, (cat, spec) in enumerate(kit["hooks"].items(), start=1)
     ]
     hook_by_cat = {h.category: h.id for h in hooks}
+    from crafter.pipeline.exposure_hooks import published_hook
+
+    hooks += [h for h in [published_hook(seed, len(hooks) + 1)] if h is not None]
     questions: list[Question] = []
     for cat, items in kit["questions"].items():
         for item in items:
