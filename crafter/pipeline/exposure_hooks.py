@@ -9,8 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from crafter.domain import Hook
-from crafter.domain import placeholder
+from crafter.domain import Hook, placeholder
 from crafter.evals.exposure import Match, seed_exposure
 
 
@@ -19,7 +18,7 @@ def published_match(seed: str) -> Match | None:
     """The published prompt ``seed`` nearly copies, or None (and None if the check cannot run)."""
     try:
         return seed_exposure(seed)
-    except Exception:  # noqa: BLE001 - a missing model or index only means no exposure advice
+    except Exception:
         return None
 
 
@@ -78,10 +77,10 @@ def library_duplicates(files: list[Path], seed: str) -> list[str]:
         except (ScenarioFileError, OSError, ValueError):
             continue  # crafter lint and validate report broken files; here they are skipped
         names.append((f, s.title))
-        probes.append(probe_of(s.title.rstrip(".") + ".", s.seed))
+        probes.append(probe_of(s.seed))  # the same ask, whatever the title
     try:
         found = similar_to_seed(seed, probes)
-    except Exception:  # noqa: BLE001 - without the embedding model, no duplicate advice
+    except Exception:
         return []
     return [
         f"warning: this seed nearly duplicates {names[i][0].name} ({names[i][1]!r}, similarity "

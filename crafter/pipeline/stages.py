@@ -13,6 +13,7 @@ from crafter.domain import Hook, Provenance, Question, Scenario, ScenarioContent
 from crafter.domain.messages import Message
 from crafter.domain.scenario import CATEGORIES, stamp_generated
 from crafter.evals.findings import Finding
+from crafter.pipeline import exposure_hooks
 from crafter.pipeline.events import Cancelled, EventSink, StageEvent
 from crafter.pipeline.grounding import (
     build_references,
@@ -32,7 +33,6 @@ from crafter.pipeline.models import (
     ResearchQuestion,
 )
 from crafter.pipeline.runs import StageRecord
-from crafter.pipeline import exposure_hooks
 from crafter.pipeline.worksheet import build_worksheet, scaffold_kit
 from crafter.prompts import load_prompt
 from crafter.providers import Provider, Usage
