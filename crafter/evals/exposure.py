@@ -58,6 +58,7 @@ FIX = (
 )
 
 
+@cache
 def _stem(word: str) -> str:
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -225,11 +226,14 @@ class ExposureIndex:
 
         cos = self.vectors() @ embed_probes([probe])[0]
         # Shingles only for the prompts that can matter (sets are the costly part).
-        lead = np.argsort(-(r.cos * cos + r.words * words))[: max(top, 12)]
+        k = min(len(self.prompts), max(top, 12))
+        lead = np.argpartition(-(r.cos * cos + r.words * words + r.explained * explained), k - 1)[
+            :k
+        ]
         grams = np.zeros(len(self.prompts), dtype=np.float32)
         grams[lead] = self.grams(tokens, [int(j) for j in lead])
         chance = r.chance(cos, words, grams, explained)
-        best = np.argsort(-chance)[:top]
+        best = sorted(lead.tolist(), key=lambda j: -chance[j])[:top]
         return [
             Match(
                 self.prompts[j], float(chance[j]), float(cos[j]), float(words[j]),
