@@ -39,7 +39,7 @@ class Case:
 
 def load_cases(path: Path) -> list[Case]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    items = raw["pairs"] if isinstance(raw, dict) else raw
+    items = (raw.get("pairs") or raw.get("cases") or []) if isinstance(raw, dict) else raw
     out = []
     for p in items:
         title = p.get("title", p.get("scenario_title", ""))
