@@ -174,7 +174,7 @@ def test_anthropic_batches_with_research_take_one_batch_per_stage(
     for path in list_scenario_files(lib):
         s = load_scenario(path)
         assert [r.id for r in s.references] == [CITE]
-        assert s.provenance.prompt_version.startswith("frame@1+notes@2+draft@2")
+        assert s.provenance.prompt_version.startswith("frame@1+notes@2+draft@3")
         assert s.provenance.input_tokens == 300  # three answers of 100 input tokens each
 
 

@@ -174,6 +174,6 @@ def test_draft_through_a_compatible_server(tmp_path: Path, fault_server: object)
     assert res.returncode == 0, res.stderr
     s = load_scenario(Path(res.stdout.strip()))
     assert s.provenance.model == "openai-compatible:test-model"
-    assert s.provenance.prompt_version == "draft@2"
+    assert s.provenance.prompt_version == "draft@3"
     assert s.provenance.input_tokens == 120
     assert json.loads(json.dumps(fault_server.requests[-1].body))["model"] == "test-model"

@@ -84,7 +84,7 @@ def test_regen_researches_with_one_shared_index_and_the_corpus_version_is_in_the
     for path in list_scenario_files(lib):
         s = load_scenario(path)
         assert [r.id for r in s.references] == [CITE]
-        assert s.provenance.prompt_version.startswith("frame@1+notes@2+draft@2")
+        assert s.provenance.prompt_version.startswith("frame@1+notes@2+draft@3")
         assert s.provenance.corpus_version == report.plan.drafting.corpus_version
         assert s.title == f"Routing for team {seed_number(s.seed)}"
     calls = len(provider.calls)

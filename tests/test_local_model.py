@@ -39,7 +39,7 @@ def test_local_model_drafts_a_schema_valid_scenario(tmp_path: Path) -> None:
     scenario = load_scenario(Path(res.stdout.strip()))
     assert isinstance(scenario, Scenario)
     p = scenario.provenance
-    assert p.model == "local:smollm2" and p.prompt_version == "draft@2"
+    assert p.model == "local:smollm2" and p.prompt_version == "draft@3"
     assert p.input_tokens > 100 and p.output_tokens > 50 and p.cost_usd == 0.0
     assert "only proves the pipeline" in res.stderr
 

@@ -179,7 +179,7 @@ def test_full_pipeline_writes_every_artifact_and_cites_from_the_corpus(
     admitted = json.loads((result.run.path / "02-research.json").read_text())["output"]["docs"]
     cite = admitted[0]["id"]
     draft_art = json.loads((result.run.path / "03-draft.json").read_text())
-    assert draft_art["prompt_version"] == "draft@2" and draft_art["model"] == "fake:test"
+    assert draft_art["prompt_version"] == "draft@3" and draft_art["model"] == "fake:test"
     assert draft_art["input_tokens"] == 100 and "seconds" in draft_art
     # Title, org, year and URL come from the index, whatever the model wrote.
     meta = index.documents()[f"corpus:{cite}"]
@@ -193,7 +193,7 @@ def test_full_pipeline_writes_every_artifact_and_cites_from_the_corpus(
     )
     assert ref.why_relevant == "the model's own reason"
     assert s.provenance.corpus_version == index.corpus_version
-    assert s.provenance.prompt_version == "frame@1+notes@2+draft@2"
+    assert s.provenance.prompt_version == "frame@1+notes@2+draft@3"
     assert s.provenance.input_tokens == 300  # frame + notes + draft
     assert load_scenario(result.run.path / "scenario.yaml") == s
     assert {(e.stage, e.kind) for e in events} >= {

@@ -44,14 +44,16 @@ def test_compact_schema_tightens_bounds_but_keeps_minimums() -> None:
 
 def test_draft_prompt_renders_and_refuses_missing_variables() -> None:
     prompt = load_prompt("draft")
-    assert prompt.variables == {"seed", "level", "as_of", "notes"}
-    messages = prompt.render(seed="S", level="staff", as_of="2026-01-01", notes="(none)")
+    assert prompt.variables == {"seed", "level", "as_of", "notes", "exposure"}
+    messages = prompt.render(
+        seed="S", level="staff", as_of="2026-01-01", notes="(none)", exposure="(none)"
+    )
     assert [m.role for m in messages] == ["system", "user"]
     assert "<seed>\nS\n</seed>" in messages[1].content
     with pytest.raises(PromptError, match="missing variable"):
         prompt.render(seed="S", level="staff", notes="")
     with pytest.raises(PromptError, match="unknown variable"):
-        prompt.render(seed="S", level="staff", as_of="x", notes="", extra="y")
+        prompt.render(seed="S", level="staff", as_of="x", notes="", exposure="", extra="y")
 
 
 def test_every_prompt_file_parses_and_has_a_version() -> None:

@@ -97,6 +97,10 @@ def new(
     if seed == "-":
         seed = sys.stdin.read()
     plan = prepare_new(library, seed, model=model, level=level, as_of=parse_date(as_of, "--as-of"))
+    from crafter.pipeline.exposure_hooks import library_duplicates
+
+    for message in library_duplicates(plan.library.scenario_files(), seed):
+        note(message)
     provider = build_provider(plan.model.model_id)
     note(f"model: {plan.model.model_id} ({plan.model.reason})")
     drafting = library_drafting(

@@ -30,6 +30,25 @@ SlotOpt = Annotated[
         "crafter.toml, else 45).",
     ),
 ]
+ExposureOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--exposure",
+        help="Also check against this list of published or leaked prompts (YAML; repeatable). "
+        "Lists named by exposure = [...] in crafter.toml are read too.",
+    ),
+]
+
+
+def _exposure_index(paths: list[str], files: list[Path] | None) -> object:
+    """The exposure index for this run: the bundled prompts plus the team's lists."""
+    from crafter.evals.exposure import index_for
+    from crafter.evals.exposure_data import lists_for
+
+    index = index_for(lists_for(paths, files or []))
+    for message in index.notes:
+        note(message)
+    return index
 
 
 def _options(paths: list[str], fmt: str, fail_on: str, as_of: str | None) -> dt.date:
@@ -79,12 +98,15 @@ def lint(
     fail_on: FailOnOpt = "error",
     as_of: AsOfOpt = None,
     slot: SlotOpt = None,
+    exposure: ExposureOpt = None,
 ) -> None:
-    """Check questions and scenarios for vagueness, staleness, ambushes, shallow ML, pacing and traps (no model needed)."""
+    """Check questions and scenarios for vagueness, staleness, ambushes, shallow ML, pacing, traps
+    and prompts candidates have already rehearsed (no model needed)."""
     from crafter.evals.lint import lint_paths
 
     day = _options(paths, fmt, fail_on, as_of)
-    _finish(lint_paths(paths, day, jobs=_jobs(), slot=slot), fmt, fail_on, None)
+    index = _exposure_index(paths, exposure)
+    _finish(lint_paths(paths, day, jobs=_jobs(), slot=slot, exposure=index), fmt, fail_on, None)
 
 
 def eval_(
@@ -104,6 +126,7 @@ def eval_(
     fail_on: FailOnOpt = "error",
     as_of: AsOfOpt = None,
     slot: SlotOpt = None,
+    exposure: ExposureOpt = None,
 ) -> None:
     """Lint, and with --judge add LLM-graded specificity, freshness and ML depth (cached)."""
     from crafter.evals.judges import judge_findings
@@ -114,7 +137,10 @@ def eval_(
     provider = build_provider(judge) if judge else None
     if provider is not None and not provider.generates_text:
         raise UsageError("the scaffold cannot judge", hint="pick a model: crafter models")
-    report = lint_paths(paths, day, jobs=_jobs(), keep_sources=provider is not None, slot=slot)
+    index = _exposure_index(paths, exposure)
+    report = lint_paths(
+        paths, day, jobs=_jobs(), keep_sources=provider is not None, slot=slot, exposure=index
+    )
     if provider is not None:
         for result in report.results:
             if result.path in report.sources:

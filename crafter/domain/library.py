@@ -63,6 +63,10 @@ class LibraryConfig(BaseModel):
     rounds: int | None = Field(default=None, ge=0, le=5)
     # Interview length in minutes: what `crafter lint`'s pacing check measures material against.
     slot: int | None = Field(default=None, ge=10, le=240)
+    # The team's own exposure lists (published or leaked prompts), relative to crafter.toml.
+    exposure: list[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=50
+    )
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ def parse_library_config(text: str, source: str = CONFIG_NAME) -> LibraryConfig:
         raise LibraryError(
             f"{source}: {problems}",
             hint="known settings: model, level, as_of (keep, today or YYYY-MM-DD), corpus, "
-            "concurrency, research, rounds, slot",
+            "concurrency, research, rounds, slot, exposure",
         ) from None
 
 

@@ -35,6 +35,8 @@ class FileResult:
     kind: Literal["scenario", "text"]
     findings: list[Finding] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    # A scenario's candidate-facing opening (the exposure check's probe), for library duplicates.
+    probe: str = field(default="", repr=False, compare=False)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)

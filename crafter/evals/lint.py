@@ -125,6 +125,10 @@ def check_doc(
         result.findings += scenario_checks.grounding(doc.scenario, urls, titles)
         result.findings += pacing.pacing(doc.scenario, slot)
         result.findings += pacing.trap_quality(doc.scenario)
+    from crafter.evals import exposure
+
+    result.findings += exposure.check(doc)
+    result.probe = exposure.doc_probe(doc) if doc.scenario is not None else ""
     return result
 
 
@@ -373,13 +377,38 @@ def lint_paths(
     jobs: int = 1,
     keep_sources: bool = False,
     slot: int | None = None,
+    exposure: object = "default",
 ) -> LintReport:
     """Lint files, folders (recursively) and '-' (stdin); bad files are reported and the rest linted.
 
     ``jobs`` > 1 lints large batches in that many processes (the CLI passes the core count);
     ``keep_sources`` keeps each file's text in the report (judges read it); ``slot`` (minutes)
-    overrides each library's crafter.toml for the pacing check.
+    overrides each library's crafter.toml for the pacing check; ``exposure`` is the exposure index
+    to use (an ``ExposureIndex``; None turns the check off; by default the bundled one).
+    Scenarios that are near-duplicates of each other are reported too.
     """
+    from crafter.evals import exposure as exp
+
+    index = exp.active() if exposure == "default" else exposure
+    assert index is None or isinstance(index, exp.ExposureIndex)
+    skip = index.files if index is not None else frozenset()
+    with exp.using(index):
+        report = _lint_paths(paths, as_of, jobs, keep_sources, skip, slot)
+    if index is not None:
+        from crafter.evals.duplicates import report_duplicates
+
+        report_duplicates(report.results)
+    return report
+
+
+def _lint_paths(
+    paths: list[str],
+    as_of: dt.date,
+    jobs: int,
+    keep_sources: bool,
+    skip: frozenset[str],
+    slot: int | None,
+) -> LintReport:
     report = LintReport(as_of)
     files: list[Path] = []
     for raw in paths:
@@ -388,7 +417,7 @@ def lint_paths(
             report.sources["<stdin>"] = text
             report.results.append(lint_text(text, as_of, "<stdin>", slot=slot))
             continue
-        files.extend(iter_files([Path(raw)]))
+        files.extend(f for f in iter_files([Path(raw)]) if not skip or str(f.resolve()) not in skip)
     for f, result in zip(files, _lint_many(files, as_of, jobs, slot), strict=True):
         if keep_sources and not result.scores.get("input_error"):
             report.sources[str(f)] = f.read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from crafter.domain import Hook, Provenance, Question, Scenario, ScenarioContent
 from crafter.domain.messages import Message
 from crafter.domain.scenario import CATEGORIES, stamp_generated
 from crafter.evals.findings import Finding
+from crafter.pipeline import exposure_hooks
 from crafter.pipeline.events import Cancelled, EventSink, StageEvent
 from crafter.pipeline.grounding import (
     build_references,
@@ -89,6 +90,9 @@ def frame(ctx: Ctx) -> StageRecord:
         kit = scaffold_kit()
         result = Frame(questions=seed_facets(ctx.seed, detect_kind(ctx.seed)))
         ref = kit.ref
+    exposed = exposure_hooks.seed_note(ctx.seed)
+    if exposed:
+        ctx.events(StageEvent("frame", "progress", exposed))
     return _record("frame", ctx.research_model, ref, usage, started, result.model_dump())
 
 
@@ -356,6 +360,7 @@ def draft(ctx: Ctx, res: Research) -> StageRecord:
             level=ctx.level,
             as_of=ctx.as_of.isoformat(),
             notes=notes_block(res.docs, res.notes, nothing_close=res.found_nothing_close),
+            exposure=exposure_hooks.draft_instruction(ctx.seed),
         )
         out, dropped = model_draft(ctx, messages, res, usage)
         ref = prompt.ref

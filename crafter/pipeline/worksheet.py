@@ -152,7 +152,10 @@ def build_worksheet(seed: str, level: str, kind: str | None = None) -> ScenarioC
         )
         for i, (_key, cat, spec) in enumerate(all_hooks, start=1)
     ]
-    hook_by_key = {key: h.id for (key, _c, _s), h in zip(all_hooks, hooks, strict=True)}
+    from crafter.pipeline.exposure_hooks import published_hook
+
+    hooks += [h for h in [published_hook(seed, len(hooks) + 1)] if h is not None]
+    hook_by_key = {key: h.id for (key, _c, _s), h in zip(all_hooks, hooks, strict=False)}
     questions: list[Question] = []
     asked = {
         **{

@@ -55,13 +55,22 @@ def default_location() -> Path:
     return package_data(VECTORS_NAME).parent
 
 
-def load_shipped(folder: Path | None = None) -> tuple[ShippedVectors | None, str | None]:
+def _names(stem: str | None) -> tuple[str, str]:
+    """(vectors, meta) file names: the corpus's, or another set's (``stem``.f16 / .json)."""
+    return (VECTORS_NAME, META_NAME) if stem is None else (f"{stem}.f16", f"{stem}.json")
+
+
+def load_shipped(
+    folder: Path | None = None, stem: str | None = None
+) -> tuple[ShippedVectors | None, str | None]:
     """The verified vectors in ``folder`` (default: the package's), or None and why not.
 
     No files at all is not a problem (None, None): a source tree may not have built them yet.
+    ``stem`` names another set of vectors than the corpus's (the exposure index's).
     """
     folder = Path(folder) if folder is not None else default_location()
-    meta_path, vec_path = folder / META_NAME, folder / VECTORS_NAME
+    vec_name, meta_name = _names(stem)
+    meta_path, vec_path = folder / meta_name, folder / vec_name
     if not meta_path.is_file() and not vec_path.is_file():
         return None, None
     try:
@@ -95,7 +104,9 @@ def _verify(meta: Any, data: bytes) -> str | None:
     return None
 
 
-def write_shipped(folder: Path, texts: Sequence[str], vectors: np.ndarray) -> Path:
+def write_shipped(
+    folder: Path, texts: Sequence[str], vectors: np.ndarray, stem: str | None = None
+) -> Path:
     """Write the vector pair for ``texts`` (deduplicated by key, sorted) atomically."""
     import numpy as np
 
@@ -107,10 +118,11 @@ def write_shipped(folder: Path, texts: Sequence[str], vectors: np.ndarray) -> Pa
     keys = sorted(rows)
     matrix = np.stack([rows[k] for k in keys]).astype("<f2") if keys else np.zeros((0, DIMENSIONS))
     data = matrix.astype("<f2").tobytes()
+    vec_name, meta_name = _names(stem)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{VECTORS_NAME}.tmp"
+    tmp = folder / f".{vec_name}.tmp"
     tmp.write_bytes(data)
-    tmp.replace(folder / VECTORS_NAME)
+    tmp.replace(folder / vec_name)
     meta = {
         "format": FORMAT,
         "embedder_sha256": MODEL_SHA256,
@@ -118,5 +130,5 @@ def write_shipped(folder: Path, texts: Sequence[str], vectors: np.ndarray) -> Pa
         "sha256": hashlib.sha256(data).hexdigest(),
         "keys": keys,
     }
-    atomic_write_text(folder / META_NAME, json.dumps(meta, separators=(",", ":")) + "\n")
-    return folder / VECTORS_NAME
+    atomic_write_text(folder / meta_name, json.dumps(meta, separators=(",", ":")) + "\n")
+    return folder / vec_name

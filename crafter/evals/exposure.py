@@ -1,0 +1,346 @@
+"""The exposure check: is the candidate-facing part a near-copy of a widely published prompt?
+
+Meaning and wording together. For the candidate-facing probe (a scenario's title, seed and the
+opening of its premise; a prose question's opening) and every prompt in the index:
+
+- ``cos``: MiniLM cosine between the probe and the prompt's title + gist;
+- ``words``: how much of the prompt's content words (IDF-weighted) the probe contains;
+- ``shingles``: how many of the prompt's word 2- and 3-grams the probe contains.
+
+A logistic rule over the three (weights and thresholds in ``evals/exposure/rule.yaml``, fitted on
+``evals/exposure/calibration.yaml`` by ``benchmarks/exposure.py --calibrate``) gives the chance that
+the probe is a near-copy. The words feature costs microseconds (a column sum over a prompt x word
+matrix); MiniLM runs only when some prompt shares enough wording to matter (``gate_words``), and
+each probe is embedded once (memory, then a small disk cache keyed by the text's hash).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from crafter.evals.exposure_data import ExposureList, PublishedPrompt, combine
+from crafter.evals.findings import Finding
+from crafter.resources import data_dir
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from crafter.domain import Scenario
+    from crafter.evals.document import LintDoc
+
+CHECK = "exposure"
+PROBE_WORDS = 48
+_PROBE_CHARS = 1_200
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP_WORDS = """a an the and or of to in on for with by from at as is are be been being it its this that
+    these those we our you your they their them he she his her i me my us which who whom what when
+    where why how can could should would will shall may might must do does did done has have had
+    not no nor so such than then there here into onto over under about across per each every any
+    all some most more many much few other another very also just only both either neither via
+    design designing build building create creating develop system systems make using use used
+    based end ml machine learning model models approach solution walk through describe explain
+    let lets want need needs given like new own one two"""
+_STOP = frozenset(_STOP_WORDS.split())
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ed", "es", "s", "ly")
+FIX = (
+    "twist the product context (a particular company, users and constraints the published "
+    "version lacks), add hooks that make the published walkthrough wrong here (data that does "
+    "not exist, a latency or policy limit, an error cost that flips the usual metric), or pick "
+    "an adjacent need the walkthroughs do not cover"
+)
+
+
+@cache
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_tokens(text: str) -> list[str]:
+    """Lowercased, stemmed content words of the first ``_PROBE_CHARS`` characters (linear)."""
+    return [_stem(w[:30]) for w in _WORD.findall(text[:_PROBE_CHARS].lower()) if w not in _STOP]
+
+
+def shingles(tokens: Sequence[str]) -> set[str]:
+    grams = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
+    grams |= {f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)}
+    return grams
+
+
+def probe_of(title: str, *parts: str) -> str:
+    """The candidate-facing opening that is compared: the title, then the first words."""
+    words = " ".join(p for p in (title, *parts) if p)[: _PROBE_CHARS * 2].split()
+    return " ".join(words[:PROBE_WORDS])
+
+
+def scenario_probe(s: Scenario) -> str:
+    return probe_of(s.title.rstrip(".") + ".", s.seed.rstrip(".") + ".", s.premise)
+
+
+def doc_probe(doc: LintDoc) -> str:
+    if doc.scenario is not None:
+        return scenario_probe(doc.scenario)
+    return probe_of("", *[s.text for s in doc.segments if s.part == "prompt"][:6])
+
+
+@dataclass(frozen=True)
+class Rule:
+    bias: float
+    cos: float
+    words: float
+    shingles: float
+    explained: float
+    warn_at: float
+    # A probe whose own content the prompt explains less than this adds its own specifics:
+    # a twisted scenario, not a copy, however close the topic.
+    min_explained: float
+    domain_cos: float
+    gate_words: float
+    duplicate_cos: float
+    duplicate_shingles: float
+
+    def chance(self, cos: Any, words: Any, grams: Any, explained: Any) -> Any:
+        """The near-copy probability for feature values (floats or numpy arrays)."""
+        import numpy as np
+
+        z = (
+            self.bias + self.cos * cos + self.words * words + self.shingles * grams
+            + self.explained * explained
+        )  # fmt: skip
+        return np.where(np.asarray(explained) >= self.min_explained, 1.0 / (1.0 + np.exp(-z)), 0.0)
+
+
+@cache
+def rule() -> Rule:
+    raw = yaml.safe_load((data_dir("evals") / "exposure" / "rule.yaml").read_text("utf-8"))
+    w, t = raw["weights"], raw["thresholds"]
+    return Rule(
+        float(w["bias"]), float(w["cos"]), float(w["words"]), float(w["shingles"]),
+        float(w["explained"]),
+        float(t["warn_at"]), float(t["min_explained"]), float(t["domain_cos"]), float(t["gate_words"]),
+        float(t["duplicate_cos"]), float(t["duplicate_shingles"]),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Match:
+    prompt: PublishedPrompt
+    chance: float
+    cos: float
+    words: float
+    shingles: float
+    explained: float
+
+
+class ExposureIndex:
+    """Published prompts with their word weights, shingles and (lazily) their vectors."""
+
+    def __init__(
+        self,
+        prompts: Sequence[PublishedPrompt],
+        notes: Sequence[str] = (),
+        files: Sequence[str] = (),
+    ) -> None:
+        import numpy as np
+
+        self.prompts = tuple(prompts)
+        self.notes = tuple(notes)
+        # The team's list files: data for this check, not questions to lint.
+        self.files = frozenset(files)
+        toks = [content_tokens(p.text) for p in self.prompts]
+        vocab: dict[str, int] = {}
+        for t in toks:
+            for w in set(t):
+                vocab.setdefault(w, len(vocab))
+        self.vocab = vocab
+        df = np.zeros(len(vocab))
+        for t in toks:
+            for w in set(t):
+                df[vocab[w]] += 1
+        n = max(1, len(self.prompts))
+        idf = np.log((n + 1) / (df + 1)) + 1.0
+        # Word x prompt weights, so a probe's words select contiguous rows.
+        self._weights = np.zeros((len(vocab), len(self.prompts)), dtype=np.float32)
+        for j, t in enumerate(toks):
+            for w in set(t):
+                self._weights[vocab[w], j] = idf[vocab[w]]
+        self._totals = np.clip(self._weights.sum(axis=0), 1e-9, None)
+        self._idf = {w: float(idf[i]) for w, i in vocab.items()}
+        self._unknown_idf = float(np.log(n + 1) + 1.0)
+        self._grams = [shingles(t) for t in toks]
+        self._vectors: np.ndarray | None = None
+        self.by_domain: dict[str, int] = {}
+        for p in self.prompts:
+            self.by_domain[p.domain] = self.by_domain.get(p.domain, 0) + 1
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+    def words(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per prompt: the IDF-weighted share of its content words found in ``tokens``, and the
+        share of ``tokens``' own content it explains (low when the probe adds specifics)."""
+        import numpy as np
+
+        unique = set(tokens)
+        rows = sorted({self.vocab[w] for w in unique if w in self.vocab})
+        if not rows or not self.prompts:
+            zero = np.zeros(len(self.prompts), dtype=np.float32)
+            return zero, zero
+        shared = self._weights[rows].sum(axis=0)
+        mine = sum(self._idf.get(w, self._unknown_idf) for w in unique)
+        return np.asarray(shared / self._totals), np.asarray(shared / max(mine, 1e-9))
+
+    def grams(self, tokens: Sequence[str], which: Sequence[int]) -> list[float]:
+        mine = shingles(tokens)
+        return [len(self._grams[j] & mine) / max(1, len(self._grams[j])) for j in which]
+
+    def vectors(self) -> np.ndarray:
+        if self._vectors is None:
+            from crafter.evals.exposure_vectors import prompt_vectors
+
+            self._vectors = prompt_vectors([p.text for p in self.prompts])
+        return self._vectors
+
+    def match(self, probe: str, *, top: int = 3) -> tuple[list[Match], bool]:
+        """The best matches for ``probe`` (by near-copy chance) and whether it was embedded."""
+        import numpy as np
+
+        if not self.prompts:
+            return [], False
+        r = rule()
+        tokens = content_tokens(probe)
+        words, explained = self.words(tokens)
+        if float(words.max(initial=0.0)) < r.gate_words:
+            return [], False  # no prompt shares enough wording: not worth embedding
+        from crafter.evals.exposure_vectors import embed_probes
+
+        cos = self.vectors() @ embed_probes([probe])[0]
+        # Shingles only for the prompts that can matter (sets are the costly part).
+        k = min(len(self.prompts), max(top, 12))
+        lead = np.argpartition(-(r.cos * cos + r.words * words + r.explained * explained), k - 1)[
+            :k
+        ]
+        grams = np.zeros(len(self.prompts), dtype=np.float32)
+        grams[lead] = self.grams(tokens, [int(j) for j in lead])
+        chance = r.chance(cos, words, grams, explained)
+        best = sorted(lead.tolist(), key=lambda j: -chance[j])[:top]
+        return [
+            Match(
+                self.prompts[j], float(chance[j]), float(cos[j]), float(words[j]),
+                float(grams[j]), float(explained[j]),
+            )
+            for j in best
+        ], True  # fmt: skip
+
+
+_DEFAULT: dict[tuple[str, ...], ExposureIndex] = {}
+_ACTIVE: list[ExposureIndex | None] = []
+
+
+def index_for(lists: Sequence[ExposureList] = ()) -> ExposureIndex:
+    """The bundled index plus a team's lists (built once per set of lists in a process)."""
+    key = tuple(f"{lst.path}@{lst.version}" for lst in lists)
+    if key not in _DEFAULT:
+        prompts, notes = combine(lists)
+        _DEFAULT[key] = ExposureIndex(prompts, notes, [lst.path for lst in lists])
+    return _DEFAULT[key]
+
+
+def active() -> ExposureIndex | None:
+    """The index the current lint run uses (None: the check is off); the bundled one by default."""
+    return _ACTIVE[-1] if _ACTIVE else index_for()
+
+
+class using:  # used as a context manager: ``with exposure.using(index):``
+    """Make ``index`` (or None: no exposure check) the one lint uses inside the block.
+
+    A module-level setting rather than an argument, so forked lint workers inherit it."""
+
+    def __init__(self, index: ExposureIndex | None) -> None:
+        self.index = index
+
+    def __enter__(self) -> ExposureIndex | None:
+        _ACTIVE.append(self.index)
+        return self.index
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.pop()
+
+
+def _sources(p: PublishedPrompt) -> str:
+    shown = "; ".join(p.where[:3]) + ("; ..." if len(p.where) > 3 else "")
+    return f"{p.count} source(s)" + (f": {shown}" if shown else "")
+
+
+def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
+    """Findings of the exposure check for one document."""
+    index = index if index is not None else active()
+    if index is None:
+        return []
+    probe = doc_probe(doc)
+    location = "title" if doc.scenario is not None else _first_prompt_line(doc)
+    findings: list[Finding] = []
+    if not probe.strip():
+        return findings
+    matches, _ = index.match(probe)
+    if not matches:
+        return findings
+    best, r = matches[0], rule()
+    if best.chance >= r.warn_at:
+        p = best.prompt
+        findings.append(
+            Finding(
+                CHECK, "warning",
+                f"near-copy of a widely published prompt: {p.title!r} ({_sources(p)}); "
+                "candidates may have rehearsed its published walkthrough",
+                evidence=f"{probe[:140]} ~ {p.gist[:140]} (similarity {best.cos:.2f}, "
+                f"shared wording {best.words:.2f})",
+                location=location, suggestion=FIX,
+            )
+        )  # fmt: skip
+        return findings
+    near = max(matches, key=lambda m: m.cos)
+    if near.cos >= r.domain_cos:
+        p = near.prompt
+        findings.append(
+            Finding(
+                CHECK, "info",
+                f"shares its domain ({p.domain}) with {index.by_domain.get(p.domain, 1)} published "
+                f"prompt(s); nearest: {p.title!r} ({p.count} source(s)), not a copy",
+                evidence=f"similarity {near.cos:.2f}", location=location,
+                suggestion="keep the specifics that set it apart; if a candidate starts reciting "
+                f"the published walkthrough, probe what differs here. To go further: {FIX}",
+            )
+        )  # fmt: skip
+    return findings
+
+
+def _first_prompt_line(doc: LintDoc) -> str:
+    for seg in doc.segments:
+        if seg.part == "prompt":
+            return seg.location
+    return ""
+
+
+def seed_exposure(seed: str, index: ExposureIndex | None = None) -> Match | None:
+    """The published prompt ``seed`` is a near-copy of, if any (for drafting)."""
+    index = index if index is not None else index_for()
+    matches, _ = index.match(probe_of(seed))
+    if matches and matches[0].chance >= rule().warn_at:
+        return matches[0]
+    return None
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

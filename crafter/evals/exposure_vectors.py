@@ -1,0 +1,124 @@
+"""Vectors for the exposure check: shipped for the bundled index, cached for everything else.
+
+The bundled prompts' vectors ship as ``crafter/data/exposure_vectors.f16`` (+ ``.json``: embedder
+sha256, row keys = hashes of the embedded text, checksum), verified on load like the corpus's
+(``tools/build_vectors.py`` writes both). A prompt from a team's list, or a probe from a linted
+file, is embedded once: kept in memory, and in ``<cache dir>/exposure/`` as 768-byte files named
+by the text's hash (written atomically; an unreadable cache is ignored, never trusted blindly:
+the file must be exactly one vector long).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crafter.retrieval.embedding import DIMENSIONS, MODEL_SHA256
+from crafter.retrieval.shipped_vectors import default_location, load_shipped, text_key
+
+if TYPE_CHECKING:
+    import numpy as np
+
+STEM = "exposure_vectors"
+_MEMORY: dict[str, np.ndarray] = {}
+_MEMORY_MAX = 50_000
+
+
+def cache_dir() -> Path | None:
+    """Where probe vectors are kept between runs (None: CRAFTER_EXPOSURE_CACHE=0)."""
+    if os.environ.get("CRAFTER_EXPOSURE_CACHE", "1") == "0":
+        return None
+    env = os.environ.get("CRAFTER_CACHE_DIR")
+    if env:
+        base = Path(env)
+    else:
+        from platformdirs import user_cache_dir
+
+        base = Path(user_cache_dir("crafter"))
+    return base / "exposure" / MODEL_SHA256[:12]
+
+
+def _read_cached(folder: Path | None, key: str) -> np.ndarray | None:
+    if folder is None:
+        return None
+    import numpy as np
+
+    try:
+        data = (folder / f"{key}.f16").read_bytes()
+    except OSError:
+        return None
+    if len(data) != DIMENSIONS * 2:
+        return None
+    return np.frombuffer(data, dtype="<f2").astype(np.float32)
+
+
+def _write_cached(folder: Path | None, key: str, vec: np.ndarray) -> None:
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(vec.astype("<f2").tobytes())
+        tmp.replace(folder / f"{key}.f16")
+    except OSError:
+        pass  # a read-only or full cache only costs a re-embedding next time
+
+
+def embed_probes(texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors for ``texts``, embedding only those not seen before (in one batch)."""
+    import numpy as np
+
+    folder = cache_dir()
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+    missing: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        key = text_key(text)
+        vec = _MEMORY.get(key)
+        if vec is None:
+            vec = _read_cached(folder, key)
+            if vec is not None:
+                _remember(key, vec)
+        if vec is None:
+            missing.setdefault(key, []).append(i)
+        else:
+            out[i] = vec
+    if missing:
+        from crafter.retrieval.embedding import shared_embedder
+
+        keys = list(missing)
+        fresh = shared_embedder().embed([texts[missing[k][0]] for k in keys])
+        for key, vec in zip(keys, fresh, strict=True):
+            # Stored as float16 on disk: use the rounded vector now too, so a cached run and
+            # a fresh one score alike.
+            vec = vec.astype("<f2").astype(np.float32)
+            _remember(key, vec)
+            _write_cached(folder, key, vec)
+            for i in missing[key]:
+                out[i] = vec
+    return out
+
+
+def _remember(key: str, vec: np.ndarray) -> None:
+    if len(_MEMORY) >= _MEMORY_MAX:
+        _MEMORY.clear()
+    _MEMORY[key] = vec
+
+
+def prompt_vectors(texts: Sequence[str]) -> np.ndarray:
+    """Vectors for index prompts: shipped rows where the text is known, else embedded."""
+    import numpy as np
+
+    shipped, _problem = load_shipped(default_location(), STEM)
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+    rest = []
+    for i, text in enumerate(texts):
+        vec = shipped.get(text) if shipped is not None else None
+        if vec is None:
+            rest.append(i)
+        else:
+            out[i] = vec
+    if rest:
+        out[rest] = embed_probes([texts[i] for i in rest])
+    return out

@@ -1,0 +1,206 @@
+"""The exposure check: data loading (bundled and teams' lists), matching, findings in every format,
+library near-duplicates, and the drafting side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crafter.evals import exposure
+from crafter.evals.duplicates import near_duplicates
+from crafter.evals.exposure_data import (
+    ExposureFileError,
+    bundled_list,
+    parse_exposure,
+    read_exposure,
+)
+from crafter.evals.exposure_vectors import STEM
+from crafter.evals.lint import lint_paths, lint_text
+from crafter.resources import data_dir
+from crafter.retrieval.shipped_vectors import default_location, load_shipped, text_key
+from tests.helpers import run_cli
+
+DAY = dt.date(2026, 11, 1)
+CASES = data_dir("evals") / "cases"
+COPY = "Design the recommendation system for a video-sharing site's homepage: which videos each user sees."
+
+
+def _findings(text: str, path: str = "q.md") -> list[tuple[str, str]]:
+    return [(f.check, f.severity) for f in lint_text(text, DAY, path).findings]
+
+
+def test_the_bundled_index_is_big_parsed_and_every_prompt_has_a_shipped_vector() -> None:
+    lst = bundled_list()
+    assert len(lst.prompts) >= 400 and lst.version
+    assert all(p.count >= 1 and p.title for p in lst.prompts)
+    shipped, problem = load_shipped(default_location(), STEM)
+    assert problem is None and shipped is not None
+    missing = [p.id for p in lst.prompts if text_key(p.text) not in shipped.rows]
+    assert missing == [], "run tools/build_exposure_vectors.py"
+
+
+def test_a_near_copy_warns_naming_the_prompt_and_its_sources() -> None:
+    result = lint_text(COPY, DAY, "q.md")
+    found = [f for f in result.findings if f.check == "exposure"]
+    assert found and found[0].severity == "warning"
+    assert "Video recommendations" in found[0].message and "source(s)" in found[0].message
+    assert "twist the product context" in found[0].suggestion
+
+
+def test_a_specific_scenario_on_a_published_topic_is_not_a_copy() -> None:
+    for good in CASES.glob("good-*"):
+        assert ("exposure", "warning") not in _findings(good.read_text(), str(good)), good
+
+
+def test_the_check_works_on_scenario_yaml_and_in_every_format(tmp_path: Path) -> None:
+    src = yaml.safe_load((CASES / "scenario-good-dating-message-nudge.yaml").read_text())
+    src["title"] = "Video recommendations"
+    src["seed"] = "Recommend videos on the homepage of a video-sharing site"
+    src["premise"] = (
+        "Design the system that recommends videos to users on our video site's homepage."
+    )
+    path = tmp_path / "copy.yaml"
+    path.write_text(yaml.safe_dump(src, sort_keys=False))
+    for fmt in ("text", "json", "junit", "github", "sarif"):
+        out = run_cli("lint", str(path), "--format", fmt, "--fail-on", "never").stdout
+        assert "exposure" in out, fmt
+    data = json.loads(run_cli("lint", str(path), "--format", "json", "--fail-on", "never").stdout)
+    f = next(f for f in data["results"][0]["findings"] if f["check"] == "exposure")
+    assert f["severity"] == "warning" and f["location"].startswith("title")
+
+
+def test_the_check_can_be_off_and_a_team_list_adds_prompts(tmp_path: Path) -> None:
+    q = tmp_path / "q.md"
+    q.write_text("Design a system that routes our hospital's night pharmacy robots between wards.")
+    leaked = parse_exposure(
+        "prompts:\n  - title: Night pharmacy robot routing\n"
+        "    gist: Route hospital pharmacy robots between wards at night.\n",
+        "leaked.yaml",
+    )
+    index = exposure.index_for([leaked])
+    assert len(index) == len(bundled_list().prompts) + 1
+    report = lint_paths([str(q)], DAY, exposure=index)
+    assert [f.severity for f in report.results[0].findings if f.check == "exposure"] == ["warning"]
+    off = lint_paths([str(q)], DAY, exposure=None)
+    assert not [f for f in off.results[0].findings if f.check == "exposure"]
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "words"),
+    [
+        (b"prompts:\n  - title: ok\n  - gist: no title\n", 3, "no title"),
+        (b"prompts:\n  - title: ok\n  bad: [\n", 3, "not valid YAML"),
+        (b"prompts:\n  - title: ok\n    count: -1\n", 2, "count"),
+        (b"prompts:\n  - title: caf\xe9\n", 2, "not UTF-8"),
+        (b"version: 1\n", 1, "no `prompts:`"),
+        (b"prompts: {a: 1}\n", 1, "must be a list"),
+    ],
+)
+def test_a_bad_list_names_the_file_and_line(
+    tmp_path: Path, content: bytes, line: int, words: str
+) -> None:
+    path = tmp_path / "ours.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ExposureFileError) as err:
+        read_exposure(path)
+    assert f"{path}:{line}" in err.value.message and words in err.value.message
+
+
+def test_an_empty_list_is_allowed_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "ours.yaml"
+    path.write_text("# nothing leaked yet\n")
+    lst = read_exposure(path)
+    assert lst.prompts == () and "empty" in lst.notes[0]
+
+
+def _library(tmp_path: Path, lst: str | None) -> Path:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(CASES / "scenario-good-dating-message-nudge.yaml", lib)
+    if lst is not None:
+        (lib / "crafter.toml").write_text('exposure = ["ours.yaml"]\n')
+        (lib / "ours.yaml").write_bytes(lst.encode() if lst else b"")
+    return lib
+
+
+def test_cli_reads_lists_from_crafter_toml_and_exposure(tmp_path: Path) -> None:
+    lib = _library(tmp_path, "prompts:\n  - title: [x]\n")
+    bad = run_cli("lint", str(lib))
+    assert bad.returncode == 2 and "ours.yaml:2" in bad.stderr and "Traceback" not in bad.stderr
+    (lib / "ours.yaml").write_text("")
+    empty = run_cli("lint", str(lib), "--fail-on", "never")
+    assert empty.returncode == 0 and "exposure list is empty" in empty.stderr
+    assert "1 file(s)" in empty.stdout  # the list itself is not linted as a question
+    missing = run_cli("lint", str(lib), "--exposure", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "nope.yaml: no such file" in missing.stderr
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    assert run_cli("lint", str(lib), "--exposure", str(binary)).returncode == 2
+
+
+def test_library_near_duplicates_are_reported_in_pairs(tmp_path: Path) -> None:
+    lib = _library(tmp_path, None)
+    shutil.copy(CASES / "scenario-good-dating-message-nudge.yaml", lib / "again.yaml")
+    shutil.copy(CASES / "scenario-good-grocery-availability.yaml", lib)
+    report = lint_paths([str(lib)], DAY)
+    dup = {r.path: [f for f in r.findings if f.check == "duplicate"] for r in report.results}
+    assert sorted(p for p, fs in dup.items() if fs) == sorted(
+        str(lib / n) for n in ("again.yaml", "scenario-good-dating-message-nudge.yaml")
+    )
+
+
+def test_near_duplicates_of_many_probes_use_one_matrix_product() -> None:
+    probes = [f"Forecast demand for product line {i} in region {i % 7}" for i in range(200)]
+    probes += ["Route questions in our Slack channel to the people who can answer them"] * 2
+    pairs = near_duplicates(probes)
+    assert any(p.a == 200 and p.b == 201 for p in pairs)
+
+
+def _match_cost(text: str) -> float:
+    started = time.perf_counter()
+    for _ in range(3):
+        tokens = exposure.content_tokens(text)
+        exposure.index_for().words(tokens)
+        exposure.shingles(tokens)
+        exposure.probe_of("", text)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("unit", ["a", "ab ", "recommend ", "-", "x1 ", "video recommendation "])
+def test_matching_stays_linear_on_hostile_text(unit: str) -> None:
+    """Property: 16x the text never costs much more than 16x the time (runs, no spaces, repeats)."""
+    _match_cost(unit * 100)
+    small, big = _match_cost(unit * 20_000), _match_cost(unit * 320_000)
+    assert big < 16 * small * 3 + 0.05, (small, big)
+    tokens = exposure.content_tokens(unit * 320_000)
+    assert len(tokens) <= 1_200 and len(exposure.probe_of("", unit * 320_000)) <= 2_400
+
+
+def test_drafting_a_published_seed_adds_a_todo_hook_and_says_so() -> None:
+    from crafter.pipeline.exposure_hooks import draft_instruction, seed_note
+    from crafter.pipeline.worksheet import build_worksheet
+
+    seed = "Design YouTube video recommendations for the homepage"
+    assert seed_note(seed) and "widely published" in (seed_note(seed) or "")
+    assert "insufficient" in draft_instruction(seed)
+    hooks = build_worksheet(seed, "staff").hooks
+    assert "published walkthrough" in hooks[-1].detail and "TODO(interviewer)" in hooks[-1].detail
+    slack = "Route questions in our #ask-eng Slack channel to the people who can answer them"
+    assert seed_note(slack) is None
+    assert all(
+        "published walkthrough" not in h.detail for h in build_worksheet(slack, "staff").hooks
+    )
+
+
+def test_crafter_new_warns_before_drafting_a_duplicate_seed(tmp_path: Path) -> None:
+    lib = _library(tmp_path, None)
+    seed = yaml.safe_load((lib / "scenario-good-dating-message-nudge.yaml").read_text())["seed"]
+    out = run_cli("new", seed, "--library", str(lib), "--no-research", "--rounds", "0")
+    assert out.returncode == 0, out.stderr
+    assert "nearly duplicates scenario-good-dating-message-nudge.yaml" in out.stderr
