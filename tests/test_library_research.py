@@ -31,9 +31,10 @@ pytestmark = pytest.mark.integration
 
 CITE = "slack-2016-personalized-channel-recommendations-slack"
 DOCS = [CITE, "slack-2021-blocking-slack-invite-spam-machine", "stripe-2023-built-stripe-radar"]
-USER_DOC = """# Routing rotation at Acme
+USER_DOC = """# Routing Slack questions to the right people at Acme
 
-Our #ask-eng routing rotation hands each question to an on-call expert within 15 minutes.
+Our #ask-eng routing rotation hands each question asked in the Slack channel to the people most
+likely to answer it, an on-call expert, within 15 minutes.
 """
 
 
@@ -56,11 +57,16 @@ def researching(cite: str = CITE) -> FakeProvider:
         if schema is Frame:
             return {"questions": [{"perspective": "product", "question": "Who answers?",
                                    "query": "route questions to experts in slack channels"}]}  # fmt: skip
+        said = (
+            "Discovery got harder as teams grew."
+            if cite == CITE
+            else " ".join(USER_DOC.splitlines()[2:4])
+        )
         if schema is NoteSet:
-            return {"notes": [{"doc_id": cite, "note": "Discovery got harder as teams grew."}]}
+            return {"notes": [{"doc_id": cite, "note": said}]}
         assert schema is DraftOutput
         n = seed_number("\n".join(m.content for m in messages))
-        data = filled_content([cite])
+        data = filled_content([cite], cited_detail="" if cite == CITE else said)
         data["title"] = f"Routing for team {n}"
         return data
 

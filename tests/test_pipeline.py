@@ -86,6 +86,27 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> CorpusIndex:
     return idx
 
 
+def _reported_of(refs: Sequence[str]) -> str:
+
+    for ref in refs:
+        path = data_dir("reference_corpus") / f"{ref}.md"
+        if path.is_file():
+            doc = next(iter(load_corpus_file(path)), None)
+            if doc is not None and doc.reported:
+                return f"As in that write-up: {doc.reported[0]}"
+    return ""
+
+
+def load_corpus_file(path: Path) -> list[Any]:
+    import tempfile
+
+    from crafter.retrieval.corpus import load_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(path, tmp)
+        return list(load_corpus(Path(tmp)).docs)
+
+
 def filled_content(
     refs: list[str] | None = None, cited_detail: str = "", **overrides: Any
 ) -> dict[str, Any]:
@@ -109,6 +130,8 @@ def filled_content(
         h["refs"] = []
     if refs:
         data["hooks"][0]["refs"] = refs
+        # A hook that cites a write-up says something that write-up supports (the pipeline checks).
+        cited_detail = cited_detail or _reported_of(refs)
     if cited_detail:
         data["hooks"][0]["detail"] = cited_detail
     data["reference_reasons"] = [

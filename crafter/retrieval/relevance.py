@@ -36,7 +36,7 @@ FEATURES = (
 )
 MODEL_FILE = "relevance.json"
 # Pinned by tools/fit_relevance.py when it writes the file.
-MODEL_SHA256 = "ee793a278c81be33e93ef75a1717205f206f1c7b39ddc46efc34718ee79e299e"
+MODEL_SHA256 = "1a5a759aa042e8158af61125d5983b20da8bc5f317d9c310cf7511aedd4fab72"
 
 
 @dataclass(frozen=True)
