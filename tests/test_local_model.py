@@ -71,7 +71,8 @@ def test_local_model_runs_the_whole_staged_pipeline(tmp_path: Path) -> None:
     ):
         shutil.copy(data_dir("reference_corpus") / f"{doc}.md", corpus)
     index = CorpusIndex(tmp_path / "index", corpus_dir=corpus)
-    config = PipelineConfig(model=build_provider("local:smollm2"), index=index, rounds=1)
+    # Bounded work: no revision round (revise is covered with fakes); three model calls in all.
+    config = PipelineConfig(model=build_provider("local:smollm2"), index=index, rounds=0)
     result = run_pipeline(
         SLACK_SEED, "staff", dt.date(2026, 11, 1), config, runs_root=tmp_path / "runs"
     )

@@ -408,9 +408,57 @@ def test_cli_draft_runs_and_resume(index: CorpusIndex, tmp_path: Path) -> None:
     listed = run_cli("runs", "--runs", str(tmp_path / "runs"), env={"COLUMNS": "200"})
     assert "done" in listed.stdout and "critique" in listed.stdout
     run_dir = next((tmp_path / "runs").iterdir())
-    again = run_cli("draft", "--resume", str(run_dir), *common, env=env)
+    # The name `crafter runs` prints is what --resume takes; a finished run is not saved twice.
+    assert run_dir.name in listed.stdout
+    again = run_cli("draft", "--resume", run_dir.name, *common, env=env)
     assert again.returncode == 0 and "resumed from the run folder" in again.stderr
+    assert "already at" in again.stderr and again.stdout.strip() == res.stdout.strip()
+    assert len(list((tmp_path / "out").iterdir())) == 1
+    assert "--model was given" not in again.stderr and "was started with" in again.stderr
+    both = run_cli("draft", SLACK_SEED, "--resume", run_dir.name, *common, env=env)
+    assert both.returncode == 2 and "not both" in both.stderr
+    unknown = run_cli("draft", "--resume", "no-such-run", *common, env=env)
+    assert unknown.returncode == 2 and "crafter runs lists them" in unknown.stderr
     assert run_cli("draft", "--resume", str(tmp_path), *common).returncode == 2
+
+
+def test_runs_shows_a_killed_run_as_interrupted_and_why_a_run_failed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from crafter.pipeline import list_runs
+    from crafter.pipeline.runs import RunFolder, owner
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    killed = RunFolder.create(tmp_path, "a killed run")
+    killed.write_meta(
+        {"request": {"seed": "a killed run"}, "status": "running", **owner(), "pid": dead_pid}
+    )
+    live = RunFolder.create(tmp_path, "a live run")
+    live.write_meta({"request": {"seed": "a live run"}, "status": "running", **owner()})
+    failed = RunFolder.create(tmp_path, "a failed run")
+    failed.write_meta(
+        {
+            "request": {"seed": "a failed run"},
+            "status": "failed",
+            "error": "anthropic: overloaded (529)\nafter 4 attempts",
+        }
+    )
+    by_seed = {r.seed: r for r in list_runs(tmp_path)}
+    assert (
+        by_seed["a killed run"].status == "interrupted"
+        and "--resume" in by_seed["a killed run"].error
+    )
+    assert by_seed["a live run"].status == "running"
+    assert by_seed["a failed run"].error == "anthropic: overloaded (529) after 4 attempts"
+    shown = run_cli("runs", "--runs", str(tmp_path), env={"COLUMNS": "140"})
+    assert "interrupted" in shown.stdout and "overloaded (529)" in shown.stdout
+    narrow = run_cli("runs", "--runs", str(tmp_path), env={"COLUMNS": "80"})
+    for r in by_seed.values():
+        assert r.path.name in narrow.stdout, "run names are never wrapped"
 
 
 def test_excluded_documents_are_not_researched(index: CorpusIndex, tmp_path: Path) -> None:

@@ -110,16 +110,23 @@ def draft(
 ) -> None:
     """Draft a scenario for SEED in stages and print the path of the YAML file written."""
     from crafter.cli.progress import StageDisplay
-    from crafter.domain import save_new_scenario
     from crafter.pipeline import DraftRequest, PipelineConfig, RunFolder, resume_run, run_pipeline
     from crafter.pipeline.draft import draft_inputs_key
+    from crafter.pipeline.runs import resolve_run, save_run_scenario
     from crafter.providers import build_provider, resolve_model
 
+    run_model = None
     if resume is not None:
+        if seed is not None:
+            raise UsageError(
+                "give a SEED or --resume RUN, not both",
+                hint="a resumed run drafts the seed it was started with",
+            )
+        resume = resolve_run(resume, runs)
         meta = RunFolder.open(resume).read_meta()
         seed, level = meta["request"]["seed"], meta["request"]["level"]
         as_of = meta["request"]["as_of"]
-        model = model or meta.get("config", {}).get("model")
+        run_model = None if model else meta.get("config", {}).get("model")
         research_model = research_model or meta.get("config", {}).get("research_model")
         if not no_research and meta.get("config", {}).get("index") is None:
             no_research = True
@@ -133,9 +140,12 @@ def draft(
     request = DraftRequest(seed, level, parse_date(as_of, "--as-of")).checked()
     assert request.as_of is not None
     folder = _writable_dir(out)
-    choice = resolve_model(model)
+    choice = resolve_model(model or run_model)
+    reason = (
+        f"the model run {resume.name} was started with" if resume and run_model else choice.reason
+    )
     provider = build_provider(choice.model_id)
-    note(f"model: {choice.model_id} ({choice.reason})")
+    note(f"model: {choice.model_id} ({reason})")
     if choice.model_id.startswith("local:"):
         note("note: the local 135M model only proves the pipeline runs; its content is not usable")
     cheap = build_provider(research_model) if research_model else None
@@ -165,7 +175,11 @@ def draft(
                 events=display,
                 inputs_hash=key,
             )
-    path = save_new_scenario(result.scenario, folder)
+    path, saved = save_run_scenario(result.run, result.scenario, folder)
+    if saved == "already saved":
+        note(f"this run had finished; its scenario is already at {path} (nothing new written)")
+    elif saved == "edited":
+        note(f"this run had finished and {path} has been edited since; nothing was written")
     p = result.scenario.provenance
     cost = "unknown cost" if p.cost_usd is None else f"${p.cost_usd:.4f}"
     errors = sum(1 for f in result.findings if f.severity == "error")
@@ -196,7 +210,12 @@ def runs_(
         note(f"no runs in {runs}")
         return
     table = Table()
-    for col in ("run", "status", "last stage", "tokens in/out", "cost", "seed"):
+    # Run names are what --resume takes: never wrapped, so they can be copied whole.
+    table.add_column(
+        "run", no_wrap=True, overflow="ignore", min_width=max(len(r.path.name) for r in found)
+    )
+    table.add_column("status", no_wrap=True)
+    for col in ("last stage", "tokens in/out", "cost", "seed / why it stopped"):
         table.add_column(col, overflow="fold")
     for r in found:
         cost = "?" if r.cost_usd is None else f"${r.cost_usd:.4f}"
@@ -206,7 +225,7 @@ def runs_(
             r.last_stage,
             f"{r.input_tokens}/{r.output_tokens}",
             cost,
-            r.seed[:60],
+            r.seed[:60] + (f"\n{r.error}" if r.error and r.status != "done" else ""),
         )
     out_console().print(table)
 

@@ -15,11 +15,14 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crafter.domain.atomic import atomic_write_text
 from crafter.domain.text import slugify
 from crafter.errors import UsageError
+
+if TYPE_CHECKING:
+    from crafter.domain import Scenario
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,48 @@ class RunSummary:
     cost_usd: float | None
     started: str
     scenario: str
+    error: str = ""  # why a failed run failed (first line), or why a run is marked interrupted
+
+
+def owner() -> dict[str, Any]:
+    """Who is running a run: recorded in run.json so a dead owner can be told from a live one."""
+    import os
+    import socket
+
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def owner_alive(meta: dict[str, Any]) -> bool:
+    """False only when run.json names a process on this host that no longer exists."""
+    import os
+    import socket
+
+    pid, host = meta.get("pid"), meta.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return True  # another machine's run (or an old run.json): cannot tell, assume alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def resolve_run(name: Path, runs_root: Path) -> Path:
+    """A run given as a path, or by the name `crafter runs` prints (looked up in ``runs_root``)."""
+    if (name / "run.json").is_file():
+        return name
+    candidate = runs_root / name
+    if (candidate / "run.json").is_file():
+        return candidate
+    known = [r.path.name for r in list_runs(runs_root)[:3]]
+    raise UsageError(
+        f"no run {str(name)!r} in {runs_root} (and {name} is not a run folder)",
+        hint="crafter runs lists them"
+        + (f", e.g. {known[0]}" if known else "")
+        + "; pass --runs DIR if they live elsewhere",
+    )
 
 
 def list_runs(root: Path) -> list[RunSummary]:
@@ -151,9 +196,16 @@ def list_runs(root: Path) -> list[RunSummary]:
             continue
         records = run.records()
         costs = [r.cost_usd for r in records]
+        status = str(meta.get("status", "?"))
+        error = " ".join(str(meta.get("error") or "").split())[:200]
+        if status == "running" and not owner_alive(meta):
+            status, error = (
+                "interrupted",
+                f"its process ({meta.get('pid')}) is gone; --resume continues it",
+            )
         out.append(
             RunSummary(
-                path=p, seed=str(meta.get("request", {}).get("seed", "")), status=str(meta.get("status", "?")),
+                path=p, seed=str(meta.get("request", {}).get("seed", "")), status=status, error=error,
                 last_stage=records[-1].name if records else "-",
                 input_tokens=sum(r.input_tokens for r in records), output_tokens=sum(r.output_tokens for r in records),
                 cost_usd=None if any(c is None for c in costs) else sum(c or 0.0 for c in costs),
@@ -161,3 +213,27 @@ def list_runs(root: Path) -> list[RunSummary]:
             )
         )  # fmt: skip
     return out
+
+
+def save_run_scenario(run: RunFolder | None, scenario: Scenario, folder: Path) -> tuple[Path, str]:
+    """Save a run's scenario into ``folder`` once: a resumed run whose scenario was already saved
+    points at that file instead of writing a duplicate, and a saved file someone has edited since
+    is never replaced. Returns the path and what happened ("written", "already saved", "edited")."""
+    from crafter.domain import content_digest, edited_by_person, load_scenario, to_yaml
+    from crafter.domain.atomic import write_new_text
+
+    if run is not None:
+        saved = run.read_meta().get("saved_to")
+        if isinstance(saved, str) and Path(saved).is_file():
+            try:
+                there = load_scenario(Path(saved))
+            except Exception:  # unreadable now: someone's half-edited file; never replace it
+                return Path(saved), "edited"
+            if edited_by_person(there):
+                return Path(saved), "edited"
+            if content_digest(there) == content_digest(scenario):
+                return Path(saved), "already saved"
+    path = write_new_text(folder / f"{scenario.id}.yaml", to_yaml(scenario))
+    if run is not None:
+        run.update_meta(saved_to=str(path.resolve()))
+    return path, "written"

@@ -18,7 +18,7 @@ from crafter.evals.findings import Finding
 from crafter.pipeline import stages
 from crafter.pipeline.events import Cancelled, EventSink, StageEvent, ignore
 from crafter.pipeline.models import DraftOutput, Frame, Research
-from crafter.pipeline.runs import RunFolder, StageRecord
+from crafter.pipeline.runs import RunFolder, StageRecord, owner
 from crafter.providers import Provider
 
 CORPUS_NONE = "none"
@@ -95,10 +95,11 @@ def run_pipeline(
                 "config": config.describe(),
                 "status": "running",
                 "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                **owner(),
             }
         )
     elif run is not None:
-        run.update_meta(status="running", error=None)
+        run.update_meta(status="running", error=None, **owner())
     ctx = stages.Ctx(
         seed=seed, level=level, as_of=as_of, model=config.model,
         research_model=config.research_model or config.model, events=events,
