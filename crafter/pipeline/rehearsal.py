@@ -263,9 +263,11 @@ class CallCache:
             "output_tokens": gen.usage.output_tokens,
             "cost_usd": gen.usage.cost_usd,
         }
+        # Not fsynced: an entry a machine crash empties is damaged, so asked again (above).
         atomic_write_text(
             path,
             json.dumps({"value": gen.value.model_dump(mode="json"), "usage": usage}),
+            durable=False,
         )
         return gen.value
 
