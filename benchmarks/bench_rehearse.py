@@ -3,6 +3,14 @@ server with a fixed latency per call. Reports the wall time against the ideal
 (calls x latency / concurrency) and the ratio; the target is 1.2x or less.
 
 Run: .venv/bin/python benchmarks/bench_rehearse.py [--latency 0.05] [--turns 6]
+
+Where the fixed cost per call went (2026-12, 2 shared cores, load average 7; one thread, no
+latency, 72 calls): 75 ms a call at first. The loopback server wrote headers and body in two
+writes with Nagle on, so each body waited for the client's delayed ACK (~40 ms; real API servers
+do not stall so): 34 ms. An fsync per cached call (the cache treats a damaged entry as missing,
+so entries need atomic renames, not fsyncs; ~13 ms), the response schema rebuilt on every call
+and the SDK's type-driven transform of the messages (~5 ms of CPU each): 21 ms. At 200 ms latency
+the ratio went from 1.37-1.51x to 1.20x.
 """
 
 from __future__ import annotations

@@ -178,3 +178,47 @@ def test_library_screen(snap_compare: Snap, size: tuple[int, int], tmp_path: Pat
         await pilot.press("ctrl+l")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=steps(library))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_practice_screen_after_the_end(
+    snap_compare: Snap, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crafter_tui.screens.practice import PracticeScreen
+
+    from crafter.domain import load_scenario
+    from crafter.pipeline.runs import RunFolder
+    from crafter.resources import data_dir
+
+    def fixed_folder(root: Path, seed: str) -> RunFolder:
+        (root / "practice-run").mkdir(parents=True)
+        return RunFolder(root / "practice-run")
+
+    # The folder's name holds the time: a fixed one keeps the frame the same.
+    monkeypatch.setattr(RunFolder, "create", staticmethod(fixed_folder))
+
+    scenario = load_scenario(
+        data_dir("evals") / "cases" / "scenario-good-grocery-availability.yaml"
+    )
+    answers = [
+        "How many store-item pairs do we see each day, and how fresh is the signal?",
+        "I would start with a gradient-boosted model on recent picks, then calibrate it.",
+    ]
+    provider = FakeProvider(outputs=[{"message": a} for a in answers])
+
+    async def practise(pilot: Pilot[Any]) -> None:
+        screen = PracticeScreen(scenario)
+        await pilot.app.push_screen(screen)
+        await settle(pilot)
+        for turn in (
+            "Hiding an in-stock item loses $0.90, showing a missing one $4.10. Where is the line?",
+            "How would you evaluate this offline and then online?",
+            "end",
+        ):
+            screen.query_one("#say", Input).value = turn
+            screen.query_one("#say", Input).focus()
+            await pilot.press("enter")
+            await settle(pilot)
+
+    app = make_app(provider_factory=lambda _model: provider, default_model="fake:test")
+    assert snap_compare(app, terminal_size=size, run_before=steps(practise))

@@ -144,6 +144,23 @@ def open_library(root: Path, *, create: bool = False) -> Library:
     return Library(root, parse_library_config(text, str(path)), path)
 
 
+def nearest_library_config(folder: Path) -> tuple[Path, LibraryConfig] | None:
+    """The crafter.toml in ``folder`` or the nearest folder above it (stopping at a git
+    repository's root) and its settings; None when there is none."""
+    folder = Path(folder).resolve()
+    for d in (folder, *folder.parents):
+        path = d / CONFIG_NAME
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LibraryError(f"cannot read {path}: {exc}") from None
+            return path, parse_library_config(text, str(path))
+        if (d / ".git").exists():
+            return None
+    return None
+
+
 def is_proposal(path: Path) -> bool:
     return Path(path).name.endswith(PROPOSAL_SUFFIX)
 

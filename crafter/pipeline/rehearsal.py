@@ -172,6 +172,16 @@ def transcript_text(turns: list[Turn], *, you: str | None = None) -> str:
     return "\n\n".join(f"{names[t.speaker]}: {t.text}" for t in turns)
 
 
+def candidate_messages(persona: Persona, turns: list[Turn]) -> list[Message]:
+    """The candidate prompt: the persona and the conversation so far, as the candidate hears it."""
+    return load_prompt("rehearse_candidate").render(
+        persona_id=persona.id,
+        persona_name=persona.name,
+        brief=persona.brief,
+        transcript=transcript_text(turns, you="candidate"),
+    )
+
+
 def candidate_words(turns: list[Turn]) -> str:
     """What the grader sees: the candidate's answers, numbered, nothing the interviewer said."""
     said = [t.text for t in turns if t.speaker == "candidate"]
@@ -253,9 +263,11 @@ class CallCache:
             "output_tokens": gen.usage.output_tokens,
             "cost_usd": gen.usage.cost_usd,
         }
+        # Not fsynced: an entry a machine crash empties is damaged, so asked again (above).
         atomic_write_text(
             path,
             json.dumps({"value": gen.value.model_dump(mode="json"), "usage": usage}),
+            durable=False,
         )
         return gen.value
 
@@ -358,7 +370,7 @@ def rehearse_persona(
     run.turns.append(Turn("interviewer", opening(s)))
     held = {c.id for c in s.context if c.reveal == "on_ask"}
     hooks = {h.id for h in s.hooks}
-    iv, cand, grade = (load_prompt(p) for p in PROMPTS)
+    iv, grade = load_prompt(PROMPTS[0]), load_prompt(PROMPTS[2])
     brief = interviewer_brief(s)
     n = 0
 
@@ -373,15 +385,7 @@ def rehearse_persona(
     try:
         for t in range(turns):
             answer: CandidateTurn = ask(
-                "candidate",
-                roles.candidate,
-                cand.render(
-                    persona_id=persona.id,
-                    persona_name=persona.name,
-                    brief=persona.brief,
-                    transcript=transcript_text(run.turns, you="candidate"),
-                ),
-                CandidateTurn,
+                "candidate", roles.candidate, candidate_messages(persona, run.turns), CandidateTurn
             )
             run.turns.append(Turn("candidate", answer.message))
             if t == turns - 1:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crafter.domain import Scenario, atomic_write_text
 from crafter.errors import UsageError
@@ -32,6 +32,10 @@ from crafter.pipeline.rehearsal import (
     transcript_text,
 )
 from crafter.pipeline.runs import RunFolder
+
+if TYPE_CHECKING:
+    from crafter.pipeline.batch_api import BatchOptions
+    from crafter.providers.batches import BatchStatus
 
 MAX_CONCURRENCY = 64
 _LABEL = {0: "no hire", 1: "lean hire", 2: "hire", 3: "strong hire"}
@@ -149,6 +153,9 @@ class Rehearsal:
     verdicts: dict[str, bool | None]
     folder: RunFolder | None
     live_calls: int = 0
+    # --batch-api: batches submitted, and those still at the provider (--no-wait).
+    batches: int = 0
+    waiting: tuple[str, ...] = ()
 
     @property
     def failed(self) -> int:
@@ -168,8 +175,11 @@ def rehearse_all(
     turns: int = DEFAULT_TURNS,
     concurrency: int = 4,
     progress: Progress | None = None,
+    batch: BatchOptions | None = None,
+    on_status: Callable[[BatchStatus], None] | None = None,
 ) -> Rehearsal:
-    """Rehearse every persona of every scenario, at most ``concurrency`` at once."""
+    """Rehearse every persona of every scenario, at most ``concurrency`` at once, or through the
+    provider's batch API with ``batch`` (one batch per round of calls; see rehearse_batch)."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UsageError(
             f"--concurrency {concurrency} is out of range", hint=f"use 1 to {MAX_CONCURRENCY}"
@@ -204,11 +214,33 @@ def rehearse_all(
                 progress(done, len(jobs), f"{target.scenario.id}/{persona.id}")
         return run
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        finished = list(pool.map(one, jobs))
+    batches = 0
+    waiting: tuple[str, ...] = ()
+    finished: list[PersonaRun | None]
+    if batch is not None:
+        from crafter.pipeline.rehearse_batch import rehearse_batched
+
+        def done_one(i: int) -> None:
+            nonlocal done
+            with lock:
+                done += 1
+                if progress is not None:
+                    target, persona = jobs[i]
+                    progress(done, len(jobs), f"{target.scenario.id}/{persona.id}")
+
+        outcome = rehearse_batched(
+            jobs, roles, cache_root=cache_root, turns=turns, options=batch, on_status=on_status,
+            on_done=done_one,
+        )  # fmt: skip
+        finished = [outcome.runs.get(i) for i in range(len(jobs))]
+        batches, waiting = outcome.batches, tuple(outcome.waiting)
+    else:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            finished = list(pool.map(one, jobs))
     runs: dict[str, dict[str, PersonaRun]] = {t.path: {} for t in targets}
-    for (target, persona), run in zip(jobs, finished, strict=True):
-        runs[target.path][persona.id] = run
+    for (target, persona), maybe in zip(jobs, finished, strict=True):
+        if maybe is not None:  # None: still in a batch at the provider
+            runs[target.path][persona.id] = maybe
     report = LintReport(dt.date.today())
     verdicts: dict[str, bool | None] = {}
     for target in targets:
@@ -220,8 +252,8 @@ def rehearse_all(
             for sig, sc in run.scores.items():
                 result.scores[f"rehearsal.{pid}.{sig}"] = float(RANK[sc.level])
         report.results.append(result)
-    live = sum(r.log.live for r in finished)
-    out = Rehearsal(report, runs, verdicts, folder, live)
+    live = sum(r.log.live for r in finished if r is not None)
+    out = Rehearsal(report, runs, verdicts, folder, live, batches, waiting)
     if folder is not None:
         _write_folder(out, folder, targets)
     return out
@@ -268,7 +300,9 @@ def _write_folder(out: Rehearsal, folder: RunFolder, targets: list[Target]) -> N
         json.dumps(out.report.as_json(), indent=2, ensure_ascii=False),
     )
     folder.update_meta(
-        status="failed" if out.failed else "finished",
+        status="waiting" if out.waiting else "failed" if out.failed else "finished",
+        batches=out.batches,
+        waiting=list(out.waiting),
         verdicts={p: v for p, v in out.verdicts.items()},
         usage=usage_rows(out),
         asked_now=out.live_calls,
@@ -382,6 +416,28 @@ def load_targets(paths: list[str]) -> list[Target]:
             ) from None
         targets.append(Target(str(f), scenario, lines))
     return targets
+
+
+DEFAULT_CONCURRENCY = 4
+
+
+def default_concurrency(targets: list[Target]) -> tuple[int, str]:
+    """``concurrency`` from the scenarios' crafter.toml (the smallest when their libraries
+    differ), else 4; with where it came from."""
+    from crafter.domain.library import LibraryError, nearest_library_config
+
+    found: dict[Path, int] = {}
+    for folder in {Path(t.path).parent for t in targets}:
+        try:
+            near = nearest_library_config(folder)
+        except LibraryError as exc:
+            raise UsageError(exc.message, hint=exc.hint) from None
+        if near is not None and near[1].concurrency is not None:
+            found[near[0]] = near[1].concurrency
+    if not found:
+        return DEFAULT_CONCURRENCY, "the default"
+    path = min(found, key=lambda p: (found[p], str(p)))
+    return found[path], f"concurrency in {path}"
 
 
 def cache_dir() -> Path:

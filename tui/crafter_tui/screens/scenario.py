@@ -53,6 +53,12 @@ class ScenarioScreen(CrafterScreen):
             "Export",
             tooltip="Write the candidate and interviewer packets as Markdown",
         ),
+        Binding(
+            "ctrl+r",
+            "practice",
+            "Practice",
+            tooltip="Play the interviewer against a simulated candidate",
+        ),
         Binding("ctrl+f", "findings", "Findings", tooltip="Go to the findings list", show=False),
         Binding("escape", "back", "Back", tooltip="Leave this scenario"),
     ]
@@ -295,6 +301,11 @@ class ScenarioScreen(CrafterScreen):
             self.notify(f"Export failed: {exc}", title="Export", severity="error", timeout=10)
             return
         self.notify("Wrote " + ", ".join(written), title="Export")
+
+    def action_practice(self) -> None:
+        from crafter_tui.screens.practice import PracticeScreen
+
+        self.app.push_screen(PracticeScreen(self.scenario))
 
     # -- leaving --------------------------------------------------------------------------------
     def action_back(self) -> None:
