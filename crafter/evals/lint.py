@@ -125,11 +125,31 @@ def check_doc(
         result.findings += scenario_checks.grounding(doc.scenario, urls, titles)
         result.findings += pacing.pacing(doc.scenario, slot)
         result.findings += pacing.trap_quality(doc.scenario)
+    result.findings = _fit_fixes(result.findings)
     from crafter.evals import exposure
 
     result.findings += exposure.check(doc)
     result.probe = exposure.doc_probe(doc) if doc.scenario is not None else ""
     return result
+
+
+def _fit_fixes(findings: list[Finding]) -> list[Finding]:
+    """A derive-or-implement task is not fixed by product context: when rederive fires, the
+    generic "little to design around" finding becomes an info whose fix fits what was found."""
+    if not any(f.check == "rederive" for f in findings):
+        return findings
+    out = []
+    for f in findings:
+        if f.check == "vagueness" and f.message.startswith("little to design around"):
+            f = Finding(
+                "vagueness", "info",
+                "reads as a coding or derivation exercise, not a design scenario",
+                f.evidence, f.location,
+                "move it to a coding or math round; for ML system design, start from a user need "
+                "and hand the candidate the technique",
+            )  # fmt: skip
+        out.append(f)
+    return out
 
 
 def lint_scenario(
