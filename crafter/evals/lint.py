@@ -125,6 +125,10 @@ def check_doc(
         result.findings += scenario_checks.grounding(doc.scenario, urls, titles)
         result.findings += pacing.pacing(doc.scenario, slot)
         result.findings += pacing.trap_quality(doc.scenario)
+        from crafter.evals import degenerate
+
+        result.findings += degenerate.degenerate(doc.scenario)
+        result.findings += degenerate.rubric(doc.scenario)
     result.findings = _fit_fixes(result.findings)
     from crafter.evals import exposure
 
