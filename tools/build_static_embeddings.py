@@ -28,9 +28,9 @@ SIF_A = 1e-3
 
 def _token_vectors() -> np.ndarray:
     embedder = shared_embedder()
-    embedder._load()  # noqa: SLF001 - the session runs token ids directly
-    session = embedder._session  # noqa: SLF001
-    size = embedder._tokenizer.get_vocab_size()  # noqa: SLF001
+    embedder._load()
+    session = embedder._session
+    size = embedder._tokenizer.get_vocab_size()
     out = np.zeros((size, 384), dtype=np.float32)
     for start in range(0, size, BATCH):
         ids = np.array([[101, i, 102] for i in range(start, min(size, start + BATCH))], np.int64)
@@ -44,9 +44,11 @@ def _token_vectors() -> np.ndarray:
 
 
 def _weights(size: int) -> np.ndarray:
-    tokenizer = shared_embedder()._tokenizer  # noqa: SLF001
+    tokenizer = shared_embedder()._tokenizer
     counts: Counter[int] = Counter()
-    texts = [p.read_text(encoding="utf-8") for p in sorted(data_dir("reference_corpus").rglob("*.md"))]
+    texts = [
+        p.read_text(encoding="utf-8") for p in sorted(data_dir("reference_corpus").rglob("*.md"))
+    ]
     for enc in tokenizer.encode_batch(texts):
         counts.update(enc.ids)
     total = sum(counts.values())
@@ -61,8 +63,10 @@ def main() -> None:
     weights = _weights(len(table))
     weights[[0, 100, 101, 102, 103]] = 0.0  # [PAD] [UNK] [CLS] [SEP] [MASK]
     path = write_table(table, weights)
-    print(f"{len(table)} tokens -> {path} ({path.stat().st_size:,} bytes) "
-          f"in {time.perf_counter() - started:.1f}s")
+    print(
+        f"{len(table)} tokens -> {path} ({path.stat().st_size:,} bytes) "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,11 @@ def main() -> None:
         for case in labels["cases"]:
             doc = _doc(folder / case["file"])
             for check in wanted:
-                mark = "+" if check in case.get("must", []) else (
-                    "-" if check in case.get("must_not", []) else " ")
+                mark = (
+                    "+"
+                    if check in case.get("must", [])
+                    else ("-" if check in case.get("must_not", []) else " ")
+                )
                 texts = _passages(check, doc)
                 if not texts:
                     continue
@@ -73,7 +76,9 @@ def main() -> None:
                     rows[check].append((0.0, 0.0, mark, f"{name}/{case['file']}", ""))
                     continue
                 best, top = max(judged, key=lambda t: t[0].probability)
-                rows[check].append((best.probability, best.similarity, mark, f"{name}/{case['file']}", top))
+                rows[check].append(
+                    (best.probability, best.similarity, mark, f"{name}/{case['file']}", top)
+                )
     for check, found in rows.items():
         d = detector(check)
         print(f"== {check} (threshold {d.threshold}, min similarity {d.min_similarity})")

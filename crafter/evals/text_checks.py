@@ -219,10 +219,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     scoped = [s for s in _facing(doc) if PLACEHOLDER_PREFIX not in s.text]
     filled = "\n".join(s.low for s in scoped)
     words = len(filled.split())
-    if doc.scenario is None:
-        numbers = scenario_numbers(filled)
-    else:
-        numbers = count_numbers(filled)
+    numbers = scenario_numbers(filled) if doc.scenario is None else count_numbers(filled)
     has_data = bool(_DATA.search(filled))
     has_users = bool(_USERS.search(filled))
     has_constraint = bool(_CONSTRAINT.search(filled))
@@ -274,8 +271,13 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                     suggestion="add product context, numbers (volume, latency, money), the data that exists and its limits",
                 )
             )  # fmt: skip
-    elif not findings and verdict is not None and verdict.probability >= verdict_threshold() and (
-        numbers <= 1 and prompt_words <= 40 and verdict.similarity >= semantic_min_similarity()
+    elif (
+        not findings
+        and verdict is not None
+        and verdict.probability >= verdict_threshold()
+        and (
+            numbers <= 1 and prompt_words <= 40 and verdict.similarity >= semantic_min_similarity()
+        )
     ):
         findings.append(
             Finding(
@@ -294,7 +296,9 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
 
 def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
     findings = _staleness_lexical(doc, k, as_of)
-    if not any(f.severity != "info" and f.location not in ("as_of", "references") for f in findings):
+    if not any(
+        f.severity != "info" and f.location not in ("as_of", "references") for f in findings
+    ):
         from crafter.evals.semantic import checks as semantic
 
         findings = semantic.staleness(doc, k) + findings
@@ -478,7 +482,9 @@ def _without_headers(text: str) -> str:
         return text
     return "\n".join(
         " " * len(line)
-        if _HEADER_LINE.match(line) and not line.rstrip().endswith("?") and not _NAMED_DIVE.search(line)
+        if _HEADER_LINE.match(line)
+        and not line.rstrip().endswith("?")
+        and not _NAMED_DIVE.search(line)
         else line
         for line in text.split("\n")
     )

@@ -145,5 +145,3 @@ def reset() -> None:
     with _LOCK:
         _DETECTORS.clear()
     exemplar_sets.cache_clear()
-
-

@@ -70,7 +70,9 @@ def load_set(path: Path) -> ExemplarSet:
     extra = {
         k: float(v)
         for k, v in data.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and k not in ("version", "threshold")
+        if isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and k not in ("version", "threshold")
     }
     return ExemplarSet(
         check=str(data.get("check", path.stem)),

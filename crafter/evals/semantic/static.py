@@ -69,8 +69,10 @@ class StaticEmbedder:
         _model, tok_path = model_files()
         try:
             tokenizer = Tokenizer.from_file(str(tok_path))
-        except Exception as exc:  # noqa: BLE001 - the Rust error type is not importable
-            raise UsageError(f"cannot read the tokenizer {tok_path}: {exc}", hint=_REBUILD) from None
+        except Exception as exc:
+            raise UsageError(
+                f"cannot read the tokenizer {tok_path}: {exc}", hint=_REBUILD
+            ) from None
         tokenizer.no_truncation()
         tokenizer.no_padding()
         self._tokenizer: Any = tokenizer
