@@ -31,6 +31,12 @@ class ExemplarSet:
 
 
 def semantic_dir() -> Path:
+    """The exemplar folder: ``CRAFTER_SEMANTIC_DIR`` (a team's own exemplars) or the bundled one."""
+    import os
+
+    env = os.environ.get("CRAFTER_SEMANTIC_DIR")
+    if env:
+        return Path(env)
     from crafter.resources import data_dir
 
     return data_dir("evals") / "knowledge" / "semantic"
