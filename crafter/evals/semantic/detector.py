@@ -81,9 +81,11 @@ class Detector:
             return []
         vectors = shared_static().embed(texts)
         probs = self.probabilities(vectors)
-        sims = vectors @ self._pos.T
+        # (exemplars @ passages.T).T: the same numbers, and with few passages OpenBLAS runs this
+        # orientation ~15x faster than passages @ exemplars.T on 2 cores.
+        sims = (self._pos @ vectors.T).T
         best = sims.argmax(axis=1)
-        negative = (vectors @ self._neg.T).max(axis=1)
+        negative = (self._neg @ vectors.T).max(axis=0)
         return [
             Verdict(
                 float(probs[i]),

@@ -76,6 +76,7 @@ class StaticEmbedder:
         tokenizer.no_truncation()
         tokenizer.no_padding()
         self._tokenizer: Any = tokenizer
+        self._memo: dict[str, Any] = {}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 384) float32 unit vectors (a passage with no known token is all zeros)."""
@@ -84,6 +85,22 @@ class StaticEmbedder:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
             return out
+        # Several checks judge the same sentences: each is embedded once per process.
+        todo = [i for i, t in enumerate(texts) if t not in self._memo]
+        if todo:
+            fresh = self._embed([texts[i] for i in todo])
+            if len(self._memo) > 20_000:
+                self._memo.clear()
+            for i, vec in zip(todo, fresh, strict=True):
+                self._memo[texts[i]] = vec
+        for i, t in enumerate(texts):
+            out[i] = self._memo[t]
+        return out
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(
             [t[:MAX_CHARS] for t in texts], add_special_tokens=False
         )
