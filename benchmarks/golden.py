@@ -1,5 +1,6 @@
-"""The golden suite's precision and recall per check: the tuned cases, the two sets written blind
-to the checks, and all together (what tests/test_golden.py holds to the floors).
+"""The golden suite's precision and recall per check for every set: the tuned cases, the two
+holdouts (tuned on since), all three together (what tests/test_golden.py holds to the floors), and
+blind3, written blind and never tuned on (its before-tuning score: evals/blind3/SCORE-BEFORE-TUNING.txt).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -13,11 +14,13 @@ from crafter.resources import data_dir
 def main() -> None:
     evals = data_dir("evals")
     cases, holdout, holdout2 = evals / "cases", evals / "holdout", evals / "holdout2"
+    blind3 = evals / "blind3"  # never tuned on: its pre-tuning score is in SCORE-BEFORE-TUNING.txt
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
         ("holdout2", [holdout2]),
-        ("all", [cases, holdout, holdout2]),
+        ("all tuned", [cases, holdout, holdout2]),
+        ("blind3", [blind3]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")

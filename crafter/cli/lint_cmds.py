@@ -99,6 +99,9 @@ def lint(
     as_of: AsOfOpt = None,
     slot: SlotOpt = None,
     exposure: ExposureOpt = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Re-check every file (no result cache).")
+    ] = False,
 ) -> None:
     """Check questions and scenarios for vagueness, staleness, ambushes, shallow ML, pacing, traps
     and prompts candidates have already rehearsed (no model needed)."""
@@ -106,7 +109,8 @@ def lint(
 
     day = _options(paths, fmt, fail_on, as_of)
     index = _exposure_index(paths, exposure)
-    _finish(lint_paths(paths, day, jobs=_jobs(), slot=slot, exposure=index), fmt, fail_on, None)
+    report = lint_paths(paths, day, jobs=_jobs(), slot=slot, exposure=index, cache=not no_cache)
+    _finish(report, fmt, fail_on, None)
 
 
 def eval_(

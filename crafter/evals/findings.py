@@ -9,7 +9,7 @@ Severity = Literal["error", "warning", "info"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 CHECK_IDS = (
     "vagueness", "staleness", "rederive", "ml-clothing", "coverage", "buzzword", "answerability",
-    "grounding", "pacing", "trap",
+    "grounding", "pacing", "trap", "degenerate", "rubric",
 )  # fmt: skip
 
 

@@ -130,6 +130,50 @@ def _count_number_words(text: str) -> int:
     return count
 
 
+_FACTS_HEADER = re.compile(
+    r"(if asked|on ask|when asked|facts?\b|details|context|clarif\w*|background|data (available|we have)|"
+    r"prepared answers?|answers? to (likely |candidate |good )?questions|what (you|the interviewer) (can|may) (share|reveal|tell))"
+)
+_HEADER_LINE = re.compile(r"^\s*(#{1,6}\s+.*|\*\*[^*\n]{1,80}\*\*:?\s*|[A-Z][^.!?\n]{0,70}:)\s*$")
+
+
+def _facing(doc: LintDoc) -> list[Segment]:
+    """The prompt, and the facts the interviewer holds for the candidate: a scenario's context,
+    data, constraints, hooks and prepared answers; a prose file's notes under an "if asked" or
+    "facts" header. Not rubric rows, modern approaches or a model answer."""
+    if doc.scenario is not None:
+        return [
+            s for s in doc.segments
+            if s.part == "prompt" or s.location.startswith("questions[")
+        ]  # fmt: skip
+    out: list[Segment] = []
+    facts = False
+    for seg in doc.segments:
+        if seg.part == "prompt":
+            out.append(seg)
+            continue
+        if seg.part != "answer":
+            continue
+        first = seg.text.split("\n", 1)[0]
+        if _HEADER_LINE.match(first):
+            facts = bool(_FACTS_HEADER.search(first.lower()))
+        if facts:
+            out.append(seg)
+    return out
+
+
+def verdict_threshold() -> float:
+    from crafter.evals.semantic.detector import detector
+
+    return detector("vagueness").threshold
+
+
+def semantic_min_similarity() -> float:
+    from crafter.evals.semantic.detector import detector
+
+    return detector("vagueness").min_similarity
+
+
 def _segments(doc: LintDoc, part: str | None = None) -> Iterator[Segment]:
     for seg in doc.segments:
         if seg.part == "trap" or (part is not None and seg.part != part):
@@ -169,15 +213,13 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
             )
         )  # fmt: skip
     text = doc.text
-    filled = "\n".join(s.low for s in _segments(doc) if PLACEHOLDER_PREFIX not in s.text)
+    # What the candidate designs around: the prompt, and the facts the interviewer holds for
+    # them (a scenario's context, data and prepared answers; a prose file's "if asked" notes).
+    # Never the rubric or the answer key: numbers there say nothing about the prompt.
+    scoped = [s for s in _facing(doc) if PLACEHOLDER_PREFIX not in s.text]
+    filled = "\n".join(s.low for s in scoped)
     words = len(filled.split())
-    if doc.scenario is None:
-        # The facts a candidate designs around sit in the prompt; an answer key or rubric counts
-        # only when it holds several (prepared answers), not a lone "three months" follow-up.
-        in_answer = scenario_numbers(doc.low("answer"))
-        numbers = scenario_numbers(doc.low("prompt")) + (in_answer if in_answer >= 2 else 0)
-    else:
-        numbers = count_numbers(filled)
+    numbers = scenario_numbers(filled) if doc.scenario is None else count_numbers(filled)
     has_data = bool(_DATA.search(filled))
     has_users = bool(_USERS.search(filled))
     has_constraint = bool(_CONSTRAINT.search(filled))
@@ -195,24 +237,54 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     ]
     first_line = next(iter(_segments(doc)), None)
     location = first_line.location if first_line else ""
+    prompt = doc.prompt
+    prompt_words = len(prompt.split())
     # Whitespace collapsed and length bounded before matching: a run of spaces gave the pattern's
     # optional gaps many ways to split it (35 s on "design" + 3,000 spaces).
-    bare = " ".join(text.split()).lower() if doc.scenario is None and words <= 30 else ""
-    if bare and len(bare) <= 600 and _BARE.match(bare):
+    bare = " ".join(prompt.split()).lower() if doc.scenario is None and prompt_words <= 30 else ""
+    from crafter.evals.semantic import checks as semantic
+
+    verdict = semantic.vagueness_probability(prompt) if doc.scenario is None else None
+    if verdict is not None:
+        scores["vagueness_semantic"] = round(verdict.probability, 3)
+    if bare and len(bare) <= 600 and _BARE.match(bare) and words <= 60:
         findings.append(
             Finding(
                 "vagueness", "error", "a bare 'design a ... system' prompt: nothing concrete to design around",
-                evidence=excerpt(text, 0, min(len(text), 120), 0), location=location,
+                evidence=excerpt(prompt, 0, min(len(prompt), 120), 0), location=location,
                 suggestion="start from a real user need: who is served, what data exists, scale and the cost of errors",
             )
         )  # fmt: skip
-    elif not findings and (numbers == 0 or concreteness <= 3):
+    elif not findings and (numbers == 0 or concreteness <= (3 if numbers < 2 else 2)):
         severity = "error" if concreteness <= 2 or words < 25 else "warning"
+        # The meaning of the prompt can clear a lexical miss: specific wording with few numbers
+        # (a named user, a named constraint) reads unlike every vague exemplar.
+        veto = semantic.vagueness_veto()
+        if verdict is not None and concreteness >= 3 and verdict.probability < veto:
+            scores["vagueness_vetoed"] = 1.0
+        else:
+            findings.append(
+                Finding(
+                    "vagueness", severity,  # type: ignore[arg-type]
+                    f"little to design around: missing {', '.join(missing) or 'specifics'}",
+                    evidence=excerpt(text, 0, min(len(text), 120), 0), location=location,
+                    suggestion="add product context, numbers (volume, latency, money), the data that exists and its limits",
+                )
+            )  # fmt: skip
+    elif (
+        not findings
+        and verdict is not None
+        and verdict.probability >= verdict_threshold()
+        and (
+            numbers <= 1 and prompt_words <= 40 and verdict.similarity >= semantic_min_similarity()
+        )
+    ):
         findings.append(
             Finding(
-                "vagueness", severity,  # type: ignore[arg-type]
-                f"little to design around: missing {', '.join(missing) or 'specifics'}",
-                evidence=excerpt(text, 0, min(len(text), 120), 0), location=location,
+                "vagueness", "warning",
+                f"the prompt names a generic system with nothing specific to design around "
+                f"({semantic.describe_vague(verdict)})",
+                evidence=excerpt(prompt, 0, min(len(prompt), 120), 0), location=location,
                 suggestion="add product context, numbers (volume, latency, money), the data that exists and its limits",
             )
         )  # fmt: skip
@@ -223,6 +295,17 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
 
 
 def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
+    findings = _staleness_lexical(doc, k, as_of)
+    if not any(
+        f.severity != "info" and f.location not in ("as_of", "references") for f in findings
+    ):
+        from crafter.evals.semantic import checks as semantic
+
+        findings = semantic.staleness(doc, k) + findings
+    return findings
+
+
+def _staleness_lexical(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[str] = set()
     whole = doc.low()
@@ -308,6 +391,15 @@ def _rederive_finding(name: str, evidence: str, location: str, k: Knowledge) -> 
 
 
 def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
+    found = _rederive_lexical(doc, k)
+    if found:
+        return found
+    from crafter.evals.semantic import checks as semantic
+
+    return semantic.rederive(doc, k)
+
+
+def _rederive_lexical(doc: LintDoc, k: Knowledge) -> list[Finding]:
     text = doc.low()
     if not any(a.patterns.search(text) for a in k.algorithms):
         return []
@@ -341,11 +433,9 @@ def ml_clothing(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, fl
     text = doc.low()
     sys_terms = _distinct(k.systems, text)
     scores = {"systems_terms": float(len(sys_terms))}
-    if len(sys_terms) < 5:
-        return [], scores  # too little infrastructure talk to be dressed-up system design
     ml_terms = _distinct(k.ml, text)
     scores["ml_terms"] = float(len(ml_terms))
-    if len(ml_terms) <= len(sys_terms) * 0.8:
+    if len(sys_terms) >= 5 and len(ml_terms) <= len(sys_terms) * 0.8:
         return [
             Finding(
                 "ml-clothing", "warning",
@@ -355,7 +445,22 @@ def ml_clothing(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, fl
                 "product goal, modeling options, evaluation, feedback loops",
             )
         ], scores  # fmt: skip
-    return [], scores
+    if len(sys_terms) >= 2 and not ml_terms:
+        return [
+            Finding(
+                "ml-clothing", "warning",
+                f"a system design question with no ML decision in it at all ({len(sys_terms)} "
+                "infrastructure topics, no labels, metrics, models or evaluation)",
+                evidence=", ".join(sys_terms[:8]),
+                suggestion="use it in a system design round, or find the ML decision in the product (what is "
+                "predicted or ranked, from which labels, judged by which metric) and make it the core",
+            )
+        ], scores  # fmt: skip
+    if len(ml_terms) > len(sys_terms) + 4:
+        return [], scores  # plenty of ML decisions: not judged by meaning
+    from crafter.evals.semantic import checks as semantic
+
+    return semantic.ml_clothing(doc), scores
 
 
 # -- coverage -----------------------------------------------------------------------------------
@@ -366,12 +471,31 @@ _ASK = re.compile(
 )
 
 
+# "Deep dive: hyperparameter search" names the corner asked; "Deep-dive talking points" does not.
+_NAMED_DIVE = re.compile(r"deep[- ]dive\s*[:(]\s*\w")
+
+
+def _without_headers(text: str) -> str:
+    """``text`` with its header lines blanked (same length, so offsets still hold): a section
+    title ("Deep-dive talking points") is not an ask."""
+    if "\n" not in text and not text.lstrip().startswith("#"):
+        return text
+    return "\n".join(
+        " " * len(line)
+        if _HEADER_LINE.match(line)
+        and not line.rstrip().endswith("?")
+        and not _NAMED_DIVE.search(line)
+        else line
+        for line in text.split("\n")
+    )
+
+
 def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
-    prompt = doc.low("prompt")
+    prompt = _without_headers(doc.low("prompt")) if doc.scenario is None else doc.low("prompt")
     narrowing = k.narrowing.search(prompt)
     if narrowing is None and doc.scenario is None:
         # A scope note often sits with the interviewer's notes, after the answer marker.
-        narrowed_answer = k.narrowing.search(doc.low("answer"))
+        narrowed_answer = k.narrowing.search(_without_headers(doc.low("answer")))
     else:
         narrowed_answer = None
     asked: list[str] = []
@@ -408,6 +532,10 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
                 "data, modeling, evaluation, deployment and monitoring; keep single-stage deep dives for other rounds",
             )
         ], scores  # fmt: skip
+    if doc.scenario is None:
+        from crafter.evals.semantic import checks as semantic
+
+        return semantic.coverage(doc, len(asked)), scores
     return [], scores
 
 
@@ -426,6 +554,17 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
     answer = doc.low("answer")
     if not answer.strip():
         return [], {}
+    found, scores = _buzzword_lexical(doc, k, answer)
+    if found:
+        return found, scores
+    from crafter.evals.semantic import checks as semantic
+
+    return semantic.buzzword(doc, k), scores
+
+
+def _buzzword_lexical(
+    doc: LintDoc, k: Knowledge, answer: str
+) -> tuple[list[Finding], dict[str, float]]:
     generic = _distinct(k.generic, answer)
     checklist = k.checklist.search(answer)
     if checklist:

@@ -1,0 +1,177 @@
+"""The semantic layer: issue 14's patterns, scoping, fixes that fit, the result cache, bad
+exemplar or table files, and hostile text staying linear."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from crafter.errors import UsageError
+from crafter.evals.lint import lint_paths, lint_text
+from crafter.evals.semantic import detector as det
+from crafter.evals.semantic.exemplars import load_set
+from crafter.evals.semantic.static import StaticEmbedder, table_paths
+
+DAY = dt.date(2026, 11, 1)
+
+
+def _checks(text: str, path: str = "q.md") -> dict[str, str]:
+    result = lint_text(text, DAY, path)
+    return {f.check: f.severity for f in result.findings if f.severity != "info"}
+
+
+def _messages(text: str) -> list[str]:
+    return [
+        f"{f.check}: {f.message} | {f.suggestion}" for f in lint_text(text, DAY, "q.md").findings
+    ]
+
+
+def test_bare_prompt_is_vague_whatever_numbers_the_rubric_holds() -> None:
+    text = (
+        "Design a recommendation system.\n\nRubric:\n- Hire: handles 10M users, 50 ms p99, "
+        "$2 per 1k requests, 3 data sources.\n- Strong hire: 20% lift over 4 weeks.\n"
+    )
+    assert _checks(text).get("vagueness") == "error"
+
+
+def test_a_deep_dive_header_alone_is_not_coverage() -> None:
+    text = (
+        "A hospital network with 14 sites wants to predict no-shows for 30,000 weekly outpatient "
+        "appointments so schedulers can overbook; an overbooked slot that fills costs patients a "
+        "40 minute wait.\n\nDesign the system.\n\n## Deep-dive talking points\n"
+        "- labels from the 3 years of scheduling logs\n- evaluation by site\n"
+    )
+    assert "coverage" not in _checks(text)
+
+
+def test_a_payments_ledger_is_not_ml_design() -> None:
+    text = (
+        "# Payments ledger\n\nDesign a payments ledger for our wallet app: 2,000 transfers a "
+        "second, every transfer recorded exactly once in a double-entry database, sharded by "
+        "account, with replicas in two regions and idempotent APIs.\n"
+    )
+    found = lint_text(text, DAY, "q.md").findings
+    assert any(f.check == "ml-clothing" and "no ML decision" in f.message for f in found)
+
+
+def test_name_dropping_rubric_is_buzzword() -> None:
+    text = (
+        "A grocery app with 2M weekly shoppers suggests substitutes for out-of-stock items; 8% of "
+        "orders miss an item and shoppers reject 30% of substitutes. We have 2 years of logs.\n\n"
+        "Design the system.\n\n## Rubric\n- Hire: discusses HNSW, FAISS and vector databases.\n"
+        "- Strong hire: can explain how Google/Meta/OpenAI use hybrid approaches.\n"
+    )
+    assert _checks(text).get("buzzword") == "warning"
+
+
+def test_an_unnamed_ambush_is_rederive_and_says_what_it_resembled() -> None:
+    text = (
+        "Our marketplace has 40M product pages and 3M new ones a day from seller feeds.\n\n"
+        "Question: derive an algorithm that finds near-duplicates without comparing every pair "
+        "of documents, and prove its false-positive rate.\n"
+    )
+    found = [f for f in lint_text(text, DAY, "q.txt").findings if f.check == "rederive"]
+    assert found and "close to '" in found[0].message and found[0].location
+
+
+def test_implementing_dropout_is_not_told_to_add_product_context() -> None:
+    messages = _messages("Implement dropout forward and backward in NumPy.\n")
+    assert any(m.startswith("rederive:") for m in messages)
+    assert not any("product context" in m for m in messages if not m.startswith("input"))
+    assert _checks("Implement dropout forward and backward in NumPy.\n").get("vagueness") is None
+
+
+def test_handing_over_the_algorithm_is_not_an_ambush() -> None:
+    text = (
+        "Our marketplace has 40M listings and 3M new ones a day. A MinHash library is provided "
+        "and already runs nightly; decide what threshold to use for our 25,000 daily reviews "
+        "and how to measure whether it removes legitimate listings.\n"
+    )
+    assert "rederive" not in _checks(text)
+
+
+def test_adding_an_exemplar_changes_the_detector_without_code(tmp_path: Path) -> None:
+    source = load_set(Path("evals/knowledge/semantic/rederive.yaml"))
+    odd = "Recite the seventeen steps of the quarterly budget ritual verbatim."
+    before = det.Detector(source).judge([odd])[0].probability
+    richer = det.Detector(
+        type(source)(source.check, source.label, source.threshold,
+                     (*source.positives, odd), source.negatives, source.extra)
+    )  # fmt: skip
+    assert richer.judge([odd])[0].probability > before
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "check: x\nthreshold: 2\npositives: [a, b, c]\nnegatives: [a, b, c]\n", "positives: [\n"],
+)
+def test_a_bad_exemplar_file_is_a_usage_error_naming_it(tmp_path: Path, content: str) -> None:
+    bad = tmp_path / "rederive.yaml"
+    bad.write_text(content)
+    with pytest.raises(UsageError) as err:
+        load_set(bad)
+    assert str(bad) in err.value.message
+    with pytest.raises(UsageError, match="missing"):
+        load_set(tmp_path / "nope.yaml")
+
+
+def test_a_corrupt_or_missing_table_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    table, meta = table_paths()
+    with pytest.raises(UsageError, match="missing"):
+        StaticEmbedder(tmp_path)
+    (tmp_path / table.name).write_bytes(table.read_bytes()[:-1] + b"\x01")
+    (tmp_path / meta.name).write_bytes(meta.read_bytes())
+    with pytest.raises(UsageError) as err:
+        StaticEmbedder(tmp_path)
+    assert table.name in err.value.message
+
+
+def test_cli_reports_a_broken_exemplar_file_with_exit_2(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    (tmp_path / "semantic").mkdir()
+    q = tmp_path / "q.md"
+    q.write_text("Design a recommendation system for our 3M shoppers with 2 years of logs.\n")
+    result = run_cli(
+        "lint", "--no-cache", str(q), env={"CRAFTER_SEMANTIC_DIR": str(tmp_path / "semantic")}
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "semantic exemplar file missing" in result.stderr + result.stdout
+    assert "vagueness.yaml" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_the_result_cache_reuses_unchanged_files_and_no_cache_skips_it(tmp_path: Path) -> None:
+    q = tmp_path / "q.md"
+    q.write_text("Design a recommendation system.\n")
+    first = lint_paths([str(q)], DAY, exposure=None)
+    cache = Path(__import__("os").environ["CRAFTER_CACHE_DIR"]) / "lint"
+    stored = list(cache.rglob("*.json"))
+    assert stored
+    again = lint_paths([str(q)], DAY, exposure=None)
+    assert [f.as_json() for f in again.results[0].findings] == [
+        f.as_json() for f in first.results[0].findings
+    ]
+    # A poisoned entry is not trusted blindly when the key differs (another as-of date).
+    other = lint_paths([str(q)], dt.date(2027, 1, 1), exposure=None, cache=False)
+    assert other.results[0].findings
+    for p in stored:
+        p.write_text(json.dumps({"findings": [], "scores": {}}))
+    assert lint_paths([str(q)], DAY, exposure=None, cache=False).results[0].findings
+
+
+@pytest.mark.parametrize("unit", ["derive ", "a", " ", "prove MinHash. ", "Design a system. "])
+def test_hostile_runs_stay_linear(unit: str) -> None:
+    def cost(n: int) -> float:
+        text = "Design a search system for 3M users.\n\n" + unit * n
+        started = time.perf_counter()
+        lint_text(text, DAY, "q.md")
+        return time.perf_counter() - started
+
+    cost(200)
+    small, big = cost(5_000), cost(40_000)
+    assert big < max(small, 0.02) * 8 * 3, (small, big)
