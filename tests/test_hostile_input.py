@@ -295,3 +295,29 @@ def test_a_reference_whose_title_was_changed_is_reported(tmp_path: Path) -> None
         if "titled differently" in f.message
     ]
     assert found and found[0].location.startswith("references[0].title")
+
+
+def test_config_and_date_messages_say_what_a_setting_takes(tmp_path: Path) -> None:
+    from crafter.domain.library import LibraryError, parse_library_config
+
+    with pytest.raises(LibraryError) as err:
+        parse_library_config('as_of = "tomorrow"\nlevel = "guru"\n')
+    message = str(err.value)
+    assert "as_of = 'tomorrow': use keep, today or a date (YYYY-MM-DD)" in message
+    assert "level = 'guru': use mid, senior, staff or principal" in message
+    assert "literal" not in message and "input is too short" not in message
+    # --as-of today works on the command line as it does in crafter.toml.
+    res = run_cli("lint", "-", "--as-of", "today", stdin="Design a recommender.")
+    assert res.returncode in (0, 1) and "is not a date" not in res.stderr
+    bad = run_cli("lint", "-", "--as-of", "tomorrow", stdin="Design a recommender.")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "today" in bad.stderr
+
+
+def test_corpus_check_reads_a_plain_folder_as_index_add_does(tmp_path: Path) -> None:
+    (tmp_path / "acme.md").write_text(
+        "# Routing at Acme\n\nOur rotation hands questions to experts.\n"
+    )
+    (tmp_path / "note.txt").write_text("A plain note about on-call routing.\n")
+    res = run_cli("corpus", "check", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "2 documents ok" in res.stdout and "index --add" in res.stderr

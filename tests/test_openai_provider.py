@@ -17,7 +17,12 @@ MESSAGES = [Message("system", "You write scenarios."), Message("user", "Seed: ro
 
 
 def provider(
-    server: FaultServer, *, strict: bool = False, timeout: float = 5.0
+    server: FaultServer,
+    *,
+    strict: bool = False,
+    timeout: float = 5.0,
+    stream: bool = False,
+    attempts: int = 4,
 ) -> OpenAIChatProvider:
     return OpenAIChatProvider(
         "openai-compatible:test" if not strict else "openai:gpt-4o-mini",
@@ -25,7 +30,8 @@ def provider(
         api_key="test-key",
         base_url=server.base_url,
         strict=strict,
-        policy=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, timeout=timeout),
+        policy=RetryPolicy(max_attempts=attempts, base_delay=0.01, max_delay=0.05, timeout=timeout),
+        stream=stream,
     )
 
 
@@ -143,3 +149,50 @@ def test_an_unreachable_server_fails_with_a_clear_error() -> None:
     )
     with pytest.raises(ProviderError, match="connection failed"):
         p.generate(MESSAGES, ScenarioContent)
+
+
+# -- streaming: the timeout is an idle limit ----------------------------------------------------
+
+
+def test_a_slow_stream_longer_than_the_timeout_still_succeeds(fault_server: FaultServer) -> None:
+    # Six pieces 0.4 s apart: 2 s in all, four times the 0.5 s limit, but never 0.5 s silent.
+    fault_server.push({"stream": content_dict(), "pieces": 6, "gap": 0.4})
+    started = time.perf_counter()
+    gen = provider(fault_server, timeout=0.5, stream=True).generate(MESSAGES, ScenarioContent)
+    assert time.perf_counter() - started >= 2.0
+    assert gen.attempts == 1 and isinstance(gen.value, ScenarioContent)
+    assert (gen.usage.input_tokens, gen.usage.output_tokens) == (120, 80)
+    body = fault_server.requests[0].body
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+
+
+def test_a_stream_that_goes_quiet_is_retried_then_reported(fault_server: FaultServer) -> None:
+    quiet = {"stream": content_dict(), "pieces": 4, "stall_after": 2, "stall": 1.5}
+    fault_server.push(quiet, {"ok": content_dict()})
+    gen = provider(fault_server, timeout=0.5, stream=True).generate(MESSAGES, ScenarioContent)
+    assert gen.attempts == 2  # the stalled stream was dropped and asked again
+    fault_server.push(quiet, quiet)
+    with pytest.raises(ProviderError, match="stopped sending"):
+        provider(fault_server, timeout=0.5, stream=True, attempts=2).generate(
+            MESSAGES, ScenarioContent
+        )
+
+
+def test_a_server_that_ignores_stream_is_read_whole(fault_server: FaultServer) -> None:
+    import json
+
+    from tests.fakes.loopback import json_action
+    from tests.fakes.openai_server import completion
+
+    fault_server.push(lambda _request: json_action(completion(json.dumps(content_dict()))))
+    gen = provider(fault_server, stream=True).generate(MESSAGES, ScenarioContent)
+    assert gen.attempts == 1 and isinstance(gen.value, ScenarioContent)
+
+
+def test_compatible_servers_stream_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crafter.providers import build_provider
+
+    monkeypatch.setenv("CRAFTER_BASE_URL", "http://127.0.0.1:9/v1")
+    assert build_provider("openai-compatible:m").stream is True  # type: ignore[attr-defined]
+    monkeypatch.setenv("CRAFTER_STREAM", "0")
+    assert build_provider("openai-compatible:m").stream is False  # type: ignore[attr-defined]

@@ -130,6 +130,19 @@ def small_index(tmp_path_factory: pytest.TempPathFactory) -> CorpusIndex:
 # -- the first screen ---------------------------------------------------------------------------
 
 
+async def test_the_first_screen_takes_the_library_level_and_model(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "crafter.toml").write_text('level = "senior"\nmodel = "scaffold"\n')
+    app = make_app(tmp_path, default_model="openai:gpt-5.4-mini")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#level", Select).value == "senior"
+        assert screen.query_one("#model", Select).value == "scaffold"
+
+
 async def test_the_first_screen_has_the_seed_focused_and_an_empty_seed_runs_nothing(
     tmp_path: Path,
 ) -> None:

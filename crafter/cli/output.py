@@ -58,12 +58,15 @@ def setup_logging(verbose: bool) -> None:
 
 
 def parse_date(value: str | None, flag: str) -> dt.date | None:
-    """An ISO date from an option, or a UsageError naming the flag."""
+    """An ISO date (or ``today``, as crafter.toml accepts) from an option, or a UsageError
+    naming the flag."""
     if value is None:
         return None
+    if value.strip().lower() == "today":
+        return dt.date.today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(
-            f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-01-31"
+            f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD (e.g. 2026-01-31) or today"
         ) from None

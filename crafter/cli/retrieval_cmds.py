@@ -183,7 +183,18 @@ def corpus_check(
     root = folder or builtin_corpus_dir()
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder")
-    result = load_corpus(root)
+    from crafter.retrieval.user_corpus import is_plain_folder, load_user_corpus
+
+    if folder is not None and is_plain_folder(root):
+        # A folder of plain documents: check it the way `crafter index --add` reads it.
+        note(
+            f"{root} holds plain documents (no front matter): checking them as "
+            "`crafter index --add` reads them; the reference-corpus format is in "
+            "docs/corpus-format.md"
+        )
+        result = load_user_corpus(root, "check")
+    else:
+        result = load_corpus(root)
     for problem in result.problems:
         err_console().print(problem.render(), markup=False, highlight=False)
     out_console().print(

@@ -92,6 +92,33 @@ class Library:
             return Path(path).as_posix()
 
 
+# What each setting takes, for messages (a union's per-branch errors say nothing useful).
+SETTING_HELP = {
+    "as_of": "keep, today or a date (YYYY-MM-DD)",
+    "level": "mid, senior, staff or principal",
+}
+
+
+def _config_problems(exc: ValidationError) -> list[str]:
+    """One readable line per bad setting: its name, the value given and what it takes."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        field = loc[0] if loc else "(root)"
+        if e["type"] == "extra_forbidden":
+            out.append(f"{field}: unknown setting")
+            continue
+        if field in seen:
+            continue
+        seen.add(field)
+        if field in SETTING_HELP:
+            out.append(f"{field} = {e.get('input')!r}: use {SETTING_HELP[field]}")
+        else:
+            out.append(f"{'.'.join(loc)}: {e['msg']}")
+    return out
+
+
 def parse_library_config(text: str, source: str = CONFIG_NAME) -> LibraryConfig:
     """Parse crafter.toml text; a ``[library]`` table or top-level keys both work."""
     try:
@@ -106,11 +133,7 @@ def parse_library_config(text: str, source: str = CONFIG_NAME) -> LibraryConfig:
     try:
         return LibraryConfig.model_validate(section)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: "
-            + ("unknown setting" if e["type"] == "extra_forbidden" else e["msg"])
-            for e in exc.errors()
-        )
+        problems = "; ".join(_config_problems(exc))
         raise LibraryError(
             f"{source}: {problems}",
             hint="known settings: model, level, as_of (keep, today or YYYY-MM-DD), corpus, "

@@ -43,8 +43,13 @@ class OpenAIChatProvider:
         temperature: float | None = None,
         max_string: int | None = None,
         max_items: int | None = None,
+        stream: bool = False,
     ) -> None:
         self.model_id = model_id
+        # Streamed answers make the timeout an idle limit in practice: a CPU server that takes
+        # four minutes to write a draft sends a token every few hundred ms, so only a server that
+        # stops sending times out, never one that is still generating.
+        self.stream = stream
         self.model = model
         self.strict = strict
         self.policy = policy or RetryPolicy()
@@ -160,6 +165,8 @@ class OpenAIChatProvider:
             # own fields): the wire body is exactly request_body(), so batch lines cannot drift.
             # The messages too: the SDK's type-driven transform of a conversation costs about
             # 5 ms of CPU per call and, for role + content strings, changes nothing.
+            if self.stream:
+                return self._read_stream(body)
             resp = self.client.chat.completions.create(
                 model=body["model"], messages=[], extra_body=body
             )
@@ -202,6 +209,61 @@ class OpenAIChatProvider:
         if not getattr(resp, "choices", None):
             raise Retryable("response had no choices")
         return self.reply_from_body(resp.to_dict(warnings=False))
+
+    def _read_stream(self, body: dict[str, Any]) -> RawReply:
+        """Send ``body`` with streaming on and assemble the chunks into one completion body.
+        Errors while connecting surface as the SDK's (handled by the caller); a server that
+        stops sending mid-answer is a retryable idle timeout."""
+        import httpx
+        import openai
+
+        streamed = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        stream = self.client.chat.completions.create(
+            model=body["model"], messages=[], extra_body=streamed, stream=True
+        )
+        parts: list[str] = []
+        finish: str | None = None
+        usage: dict[str, Any] = {}
+        if "json" in stream.response.headers.get("content-type", ""):
+            # A server that ignores "stream": true answers with one JSON completion.
+            try:
+                whole = json.loads(stream.response.read())
+            finally:
+                stream.close()
+            return self.reply_from_body(whole if isinstance(whole, dict) else {})
+        try:
+            for chunk in stream:
+                data: dict[str, Any] = chunk.to_dict(warnings=False)
+                choices: list[dict[str, Any]] = data.get("choices") or []
+                for choice in choices:
+                    delta = choice.get("delta") or {}
+                    if delta.get("content"):
+                        parts.append(str(delta["content"]))
+                    if choice.get("finish_reason"):
+                        finish = str(choice["finish_reason"])
+                if data.get("usage"):
+                    usage = dict(data["usage"])
+        except (httpx.TimeoutException, openai.APITimeoutError):
+            raise Retryable(
+                f"the server stopped sending for {self.policy.timeout:.0f}s in the middle of an "
+                "answer (raise the limit with --timeout, CRAFTER_TIMEOUT or timeout in the config "
+                "file)"
+            ) from None
+        except (httpx.TransportError, openai.APIConnectionError) as exc:
+            raise Retryable(f"the stream broke: {type(exc).__name__}") from None
+        finally:
+            stream.close()
+        if finish is None and not parts:
+            raise Retryable("the stream ended without an answer")
+        return self.reply_from_body(
+            {
+                "choices": [
+                    {"message": {"role": "assistant", "content": "".join(parts)},
+                     "finish_reason": finish or "stop"}
+                ],
+                "usage": usage,
+            }
+        )  # fmt: skip
 
 
 def _brief(exc: Exception) -> str:

@@ -148,6 +148,9 @@ def build_provider(model_id: str, config: Config | None = None) -> Provider:
         base_url=base_url,
         strict=False,
         policy=policy,
+        # Local servers on a CPU take minutes per draft: stream, so the timeout is an idle one.
+        # CRAFTER_STREAM=0 turns it off for a server whose streaming is broken.
+        stream=(_env("CRAFTER_STREAM") or "1").strip().lower() not in ("0", "false", "no", "off"),
     )
 
 

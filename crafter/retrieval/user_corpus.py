@@ -108,3 +108,21 @@ def _title(text: str, path: Path) -> str:
         if line.startswith("# "):
             return line[2:].strip()[:200]
     return path.stem.replace("-", " ").replace("_", " ")[:200]
+
+
+def is_plain_folder(root: Path) -> bool:
+    """True when ``root`` holds documents but none in the reference-corpus format (no file starts
+    with front matter and there is no orgs.yaml): a folder for `crafter index --add`, whose files
+    are read as they are."""
+    if (root / "orgs.yaml").is_file():
+        return False
+    files = [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS]
+    for path in files:
+        if path.suffix.lower() == ".md":
+            try:
+                with path.open("rb") as fh:
+                    if fh.read(3) == b"---":
+                        return False
+            except OSError:
+                continue
+    return bool(files)

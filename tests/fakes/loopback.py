@@ -28,6 +28,12 @@ class Action:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # A streamed answer: these pieces go out one by one (chunked encoding), ``gap`` seconds apart;
+    # ``stall_after`` pieces, the server then goes quiet for ``stall`` seconds.
+    chunks: list[bytes] | None = None
+    gap: float = 0.0
+    stall_after: int | None = None
+    stall: float = 0.0
 
 
 class LoopbackServer:
@@ -98,6 +104,9 @@ class LoopbackServer:
                 delay = action.delay + owner.latency
                 if delay:
                     time.sleep(delay)
+                if action.chunks is not None:
+                    self._stream(action)
+                    return
                 try:
                     self.send_response(action.status)
                     headers = {"content-type": "application/json"}
@@ -109,6 +118,23 @@ class LoopbackServer:
                     self.wfile.write(action.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test); nothing to answer
+
+            def _stream(self, action: Action) -> None:
+                try:
+                    self.send_response(action.status)
+                    self.send_header("content-type", "text/event-stream")
+                    self.send_header("transfer-encoding", "chunked")
+                    self.end_headers()
+                    for n, piece in enumerate(action.chunks or []):
+                        if n and action.gap:
+                            time.sleep(action.gap)
+                        if action.stall_after is not None and n == action.stall_after:
+                            time.sleep(action.stall)
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             do_GET = do_POST
             do_DELETE = do_POST

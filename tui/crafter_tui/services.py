@@ -81,3 +81,14 @@ class Services:
 
     def draft_date(self) -> dt.date:
         return self.as_of or dt.date.today()
+
+    def library_defaults(self) -> tuple[str | None, str | None]:
+        """The library's crafter.toml level and model (None when unset or there is no file);
+        a malformed file raises its CrafterError, which the first screen shows."""
+        from crafter.domain.library import CONFIG_NAME, parse_library_config
+
+        path = self.library / CONFIG_NAME
+        if not path.is_file():
+            return None, None
+        config = parse_library_config(path.read_text(encoding="utf-8"), str(path))
+        return config.level, config.model

@@ -46,9 +46,11 @@ class NewScenarioScreen(CrafterScreen):
             default: str,
             reason: str,
             problem: str = "",
+            level: str | None = None,
         ) -> None:
             super().__init__()
             self.levels = levels
+            self.level = level
             self.statuses = statuses
             self.default = default
             self.reason = reason
@@ -86,16 +88,20 @@ class NewScenarioScreen(CrafterScreen):
 
         services = self.services
         problem = ""
+        level: str | None = None
         try:
             statuses = services.statuses()
             default, reason = services.default_model()
+            level, library_model = services.library_defaults()
+            if library_model and not reason.startswith("CRAFTER_MODEL"):
+                default, reason = library_model, f"set in {services.library / 'crafter.toml'}"
         except CrafterError as exc:  # e.g. an unreadable config file
             statuses, default, reason = [], "scaffold", "the config is unreadable"
             problem = str(exc)
         except Exception as exc:  # never let a status probe take the app down
             statuses, default, reason = [], "scaffold", "the providers could not be checked"
             problem = f"{type(exc).__name__}: {exc}"
-        self.post_message(self.CoreLoaded(LEVELS, statuses, default, reason, problem))
+        self.post_message(self.CoreLoaded(LEVELS, statuses, default, reason, problem, level))
 
     @on(CoreLoaded)
     def _core_loaded(self, event: CoreLoaded) -> None:
@@ -103,7 +109,11 @@ class NewScenarioScreen(CrafterScreen):
         current = level.value
         with self.prevent(Select.Changed):
             level.set_options([(name, name) for name in event.levels])
-            level.value = current if current in event.levels else "staff"
+            # The library's crafter.toml level, unless the person already picked one.
+            preferred = (
+                event.level if event.level in event.levels and current == "staff" else current
+            )
+            level.value = preferred if preferred in event.levels else "staff"
         self.query_one(ModelPicker).show(event.statuses, event.default, event.reason)
         if event.problem:
             self.notify(event.problem, title="Configuration", severity="error", timeout=10)
