@@ -453,6 +453,31 @@ async def test_ctrl_q_with_unsaved_changes_asks_before_quitting(tmp_path: Path) 
     assert app.return_code in (0, None)
 
 
+async def test_ctrl_n_and_ctrl_l_show_their_first_screen_not_a_stale_one(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    saved = save_new_scenario(scaffold_scenario(), tmp_path / "lib")
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        # A clean scenario left open over the seed screen does not show first on the way back.
+        await app.push_screen(ScenarioScreen.from_file(saved))
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LibraryScreen))
+        await app.push_screen(ScenarioScreen.from_file(saved))
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NewScenarioScreen))
+        assert len(app.screen_stack) == 1
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LibraryScreen))
+        assert len(app.screen_stack) == 1
+        # An unsaved one stays where it is (a person's work), and the app says so.
+        dirty = ScenarioScreen(scaffold_scenario())  # drafted, never saved
+        await app.push_screen(dirty)
+        await pilot.press("ctrl+n")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: app.screen is dirty)
+
+
 async def test_ctrl_q_with_nothing_unsaved_quits_at_once(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -86,10 +86,24 @@ class CrafterApp(App[None]):
             return
         await self.push_screen(screen)
 
+    async def _switch_to_base(self, mode: str) -> None:
+        """Switch to ``mode`` showing its first screen: what was left open on top of it and holds
+        nothing unsaved is closed (it would show first, stale); an unsaved one stays, and is said."""
+        await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not getattr(self.screen, "dirty", False):
+            await self.pop_screen()
+        if len(self.screen_stack) > 1:
+            where = "the seed screen" if mode == "new" else "the library"
+            again = "Ctrl+N" if mode == "new" else "Escape"
+            self.notify(
+                f"A scenario with unsaved changes is open over {where}; {again} closes it.",
+                title="Unsaved changes",
+            )
+
     async def action_new_scenario(self) -> None:
         """Show the seed screen; pressed again there, close what is open on top of it."""
         if self.current_mode != "new":
-            await self.switch_mode("new")
+            await self._switch_to_base("new")
             return
         if len(self.screen_stack) <= 1:
             return
@@ -136,8 +150,8 @@ class CrafterApp(App[None]):
         while len(self.screen_stack) > 1:
             await self.pop_screen()
 
-    def action_library(self) -> None:
-        self.switch_mode("library")
+    async def action_library(self) -> None:
+        await self._switch_to_base("library")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
