@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crafter.domain.atomic import atomic_write_text
 from crafter.errors import UsageError
 from crafter.retrieval.chunks import Chunk, chunk_doc, doc_key
 from crafter.retrieval.corpus import (
@@ -86,6 +85,13 @@ class Source:
     kind: str  # "corpus" (front-matter write-ups) or "user" (any md/txt/pdf)
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    # Imported on use: crafter.domain loads pydantic models that a search never needs.
+    from crafter.domain.atomic import atomic_write_text as write
+
+    write(path, text)
+
+
 def default_index_dir() -> Path:
     """``$CRAFTER_INDEX_DIR``, or ``index/`` in the per-user data folder."""
     import os
@@ -128,6 +134,10 @@ class CorpusIndex(SearchMixin):
         self._bm25_ids: list[str] = []
         self._chunks: dict[str, Chunk] | None = None
         self._manifest: dict[str, Any] | None = None
+        # The memory-mapped copy of the vectors (flat.py): None not looked for, False absent.
+        self._flat: Any = None
+        # Chunks upserted by the current sync (their rows in that copy are read back from Chroma).
+        self._fresh: dict[str, None] = {}
         self._lock = threading.RLock()
         # Sources registered for this object only (a dry run must not write).
         self._pending_sources: dict[str, dict[str, str]] = {}
@@ -265,6 +275,8 @@ class CorpusIndex(SearchMixin):
         self._collection = None
         self._bm25 = None
         self._chunks = None
+        self._flat = None
+        self._fresh = {}
 
     def _sync(self, *, rebuild: bool, progress: Progress | None) -> SyncReport:
         try:
@@ -310,6 +322,8 @@ class CorpusIndex(SearchMixin):
         report.unchanged = len(current) - len(changed)
         if not changed and not removed and manifest.get("corpus_version") == report.corpus_version:
             self._check_server()
+            if not self.chroma_url and self.exists() and self._flat_dense() is None:
+                self._write_dense(self._load_chunks())  # an index from before the flat copy
             report.seconds = time.perf_counter() - started
             return report
         collection = self._open_collection()
@@ -353,6 +367,8 @@ class CorpusIndex(SearchMixin):
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._write_chunks(chunks)
         self._build_bm25(chunks)
+        if not self.chroma_url:
+            self._write_dense(chunks)
         # The manifest is written last: until then a crash leaves the old, consistent manifest and
         # the next sync redoes the work (chunk ids are deterministic, so upserts are idempotent).
         # For a rebuild this one rename is the switch to the new generation.
@@ -440,6 +456,7 @@ class CorpusIndex(SearchMixin):
             vectors = np.stack([v for v in known if v is not None])
             if report is not None:
                 report.chunks_reused += len(part) - len(missing)
+            self._fresh.update((c.chunk_id, None) for c in part)  # Chroma's copy is read back
             collection.upsert(
                 ids=[c.chunk_id for c in part],
                 embeddings=[v.tolist() for v in vectors],
@@ -529,6 +546,41 @@ class CorpusIndex(SearchMixin):
         )
         atomic_write_text(self.data_dir / "chunks.jsonl", "\n".join(lines) + "\n")
         self._chunks = chunks
+        self._by_doc = None
+
+    def _write_dense(self, chunks: dict[str, Chunk]) -> None:
+        """The memory-mapped copy of every chunk's vector (see flat.py) that searches read."""
+        from crafter.retrieval.flat import read_flat, write_flat
+
+        known = read_flat(self.data_dir)
+        # Rows are what Chroma returns (it may store a vector a last bit apart from the one
+        # given), so relevance features match the Chroma path exactly: rows this sync upserted
+        # are read back from it, the rest reused from the previous copy.
+        vectors = {cid: None if cid in self._fresh else known.get(cid) for cid in chunks}
+        missing = [cid for cid, vec in vectors.items() if vec is None]
+        for start in range(0, len(missing), 1000):
+            got = self._open_collection().get(
+                ids=missing[start : start + 1000], include=["embeddings"]
+            )
+            vectors.update(zip(got["ids"], got["embeddings"], strict=True))
+        absent = [cid for cid, vec in vectors.items() if vec is None]
+        if absent:  # the vector store lacks some chunks: leave searching to it
+            log.warning("%d chunks have no stored vector; not writing the flat copy", len(absent))
+            return
+        write_flat(self.data_dir, vectors)
+        self._fresh = {}
+        self._flat = None
+
+    def _flat_dense(self) -> Any:
+        """The flat copy of a local index's vectors, or None (a server, or no valid copy)."""
+        if self.chroma_url:
+            return None
+        if self._flat is None:
+            from crafter.retrieval.flat import load_flat
+
+            found = load_flat(self.data_dir, self._load_chunks())
+            self._flat = found if found is not None else False
+        return self._flat or None
 
     def _build_bm25(self, chunks: dict[str, Chunk]) -> None:
         import shutil
