@@ -122,6 +122,9 @@ class MiniLMEmbedder:
             options = ort.SessionOptions()
             options.intra_op_num_threads = self._threads or min(4, os.cpu_count() or 1)
             options.log_severity_level = 3
+            # Idle pool threads sleep instead of spinning: on 2 cores a spinning thread takes
+            # the core the rest of a search (or the TUI) needs; same numbers either way.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._tokenizer = tokenizer
             self._session = ort.InferenceSession(
                 str(model), options, providers=["CPUExecutionProvider"]

@@ -76,13 +76,12 @@ class NewScenarioScreen(CrafterScreen):
 
     def on_mount(self) -> None:
         self.query_one("#seed", TextArea).focus()
-        # After the first frame (the app calls after_first_paint): the imports must not delay
-        # it. A screen opened later, once the app has painted, starts at once.
-        if getattr(self.app, "painted_at", None) is not None:
+        # After the first frame: the imports must not delay it.
+        later = getattr(self.app, "after_first_paint", None)
+        if callable(later):
+            later(self._load_core)
+        else:
             self.call_after_refresh(self._load_core)
-
-    def after_first_paint(self) -> None:
-        self._load_core()
 
     @work(thread=True, exclusive=True, group="core")
     def _load_core(self) -> None:
