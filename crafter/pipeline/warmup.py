@@ -45,4 +45,7 @@ def _load_lint_data() -> None:
 
 
 def warm_lint() -> threading.Thread:
+    # numpy's extension fails when two threads import it at once: import it here first.
+    import numpy  # noqa: F401
+
     return _background("crafter-warm-lint", _load_lint_data)

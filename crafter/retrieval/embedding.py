@@ -78,6 +78,12 @@ class MiniLMEmbedder:
         with self._lock:
             if self._session is not None or self._preload is not None:
                 return
+            # Imported here, not in the thread: numpy's extension fails ("partially initialized
+            # module") when two threads import it at once, and the caller may be importing it.
+            import numpy  # noqa: F401
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
+
             self._preload = threading.Thread(target=self._load_quietly, daemon=True)
             self._preload.start()
 
