@@ -22,7 +22,9 @@ def _background(name: str, work: Callable[[], None]) -> threading.Thread:
         with contextlib.suppress(Exception):
             work()
 
-    thread = threading.Thread(target=run, name=name, daemon=True)
+    # Not a daemon: exit waits for it (an import, bounded) rather than killing it inside an
+    # extension module's initialisation.
+    thread = threading.Thread(target=run, name=name, daemon=False)
     thread.start()
     return thread
 

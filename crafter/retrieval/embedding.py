@@ -84,7 +84,10 @@ class MiniLMEmbedder:
             import onnxruntime  # noqa: F401
             import tokenizers  # noqa: F401
 
-            self._preload = threading.Thread(target=self._load_quietly, daemon=True)
+            # Not a daemon: the interpreter waits for it at exit (under a second). Killing a
+            # thread inside onnxruntime's session set-up aborts the process ("terminate called
+            # without an active exception"), which would turn a clean exit 2 into SIGABRT.
+            self._preload = threading.Thread(target=self._load_quietly, daemon=False)
             self._preload.start()
 
     def _load_quietly(self) -> None:

@@ -363,6 +363,8 @@ class CorpusIndex(StorageMixin, SearchMixin):
         self._build_bm25(chunks)
         if not self.chroma_url:
             self._write_dense(chunks)
+        else:
+            self._drop_dense()
         # The manifest is written last: until then a crash leaves the old, consistent manifest and
         # the next sync redoes the work (chunk ids are deterministic, so upserts are idempotent).
         # For a rebuild this one rename is the switch to the new generation.

@@ -101,14 +101,23 @@ class StorageMixin:
 
     def _flat_dense(self) -> Any:
         """The flat copy of a local index's vectors, or None (a server, or no valid copy)."""
+        folder = self.data_dir  # reads the manifest, which names the server an index was built on
         if self.chroma_url:
             return None
         if self._flat is None:
             from crafter.retrieval.flat import load_flat
 
-            found = load_flat(self.data_dir, self._load_chunks())
+            found = load_flat(folder, self._load_chunks())
             self._flat = found if found is not None else False
         return self._flat or None
+
+    def _drop_dense(self) -> None:
+        """A sync through a server leaves no local copy behind to go stale."""
+        from crafter.retrieval.flat import ID_LIST, IDS, VECTORS
+
+        for name in (IDS, VECTORS, ID_LIST):
+            (self.data_dir / name).unlink(missing_ok=True)
+        self._flat = None
 
     def _build_bm25(self, chunks: dict[str, Chunk]) -> None:
         import shutil
