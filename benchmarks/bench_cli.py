@@ -22,20 +22,25 @@ def timed(args: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def spread(times: list[float]) -> str:
+    return (
+        f"median {statistics.median(times) * 1000:.0f} ms of {len(times)} "
+        f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})"
+    )
+
+
 def main() -> None:
     help_times = [timed(["--help"]) for _ in range(5)]
-    print(f"crafter --help: median {statistics.median(help_times) * 1000:.0f} ms of 5")
+    print(f"crafter --help: {spread(help_times)}")
     with tempfile.TemporaryDirectory() as out:
         runs = ["--runs", f"{out}/runs", "--out", out]
         bare = [
             timed(["draft", SEED, "--model", "scaffold", "--no-research", *runs]) for _ in range(5)
         ]
-        print(f"scaffold draft, no research: median {statistics.median(bare) * 1000:.0f} ms of 5")
+        print(f"scaffold draft, no research: {spread(bare)}")
         timed(["index"])  # make sure the default index exists, so the next figure is warm
         full = [timed(["draft", SEED, "--model", "scaffold", *runs]) for _ in range(5)]
-        print(
-            f"scaffold draft with research (warm index): median {statistics.median(full) * 1000:.0f} ms of 5"
-        )
+        print(f"scaffold draft with research (warm index): {spread(full)}; floor 1500 ms")
         if "--skip-local" not in sys.argv:
             local = timed(
                 ["draft", SEED, "--model", "local:smollm2", "--no-research", "--rounds", "0", *runs]

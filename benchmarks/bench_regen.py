@@ -35,7 +35,8 @@ from crafter.providers import build_provider  # noqa: E402
 from crafter.providers.scaffold import ScaffoldProvider  # noqa: E402
 from tests.helpers import content_dict  # noqa: E402
 
-TARGET = 1.2
+# Issue 18's floors: 1.10x the ideal at 1 s added latency, 1.05x at 3 s (1.2x in between).
+TARGETS = {1.0: 1.10, 3.0: 1.05}
 MODEL = "openai-compatible:bench"
 
 
@@ -112,6 +113,7 @@ def main() -> int:
     second_calls = calls - len(report.drafted)
     assert not second.outcomes
 
+    target = TARGETS.get(args.latency, 1.2)
     ideal = calls * args.latency / args.concurrency
     ratio = measured / ideal
     print(
@@ -119,7 +121,7 @@ def main() -> int:
         f"latency {args.latency:.2f}s"
     )
     print(f"ideal {ideal:.2f}s (calls x latency / concurrency), measured {measured:.2f}s")
-    print(f"ratio {ratio:.3f} (target <= {TARGET})  {'ok' if ratio <= TARGET else 'TOO SLOW'}")
+    print(f"ratio {ratio:.3f} (target <= {target})  {'ok' if ratio <= target else 'TOO SLOW'}")
     # The one-off start (SDK import, client, first prompt and schema) before the first request
     # reaches the server; what follows it is the per-round overhead.
     print(
@@ -127,7 +129,7 @@ def main() -> int:
         f"ratio without that one-off start {(measured - cold) / ideal:.3f}"
     )
     print(f"second run with nothing changed: {second_calls} calls")
-    return 0 if ratio <= TARGET and second_calls == 0 else 1
+    return 0 if ratio <= target and second_calls == 0 else 1
 
 
 if __name__ == "__main__":

@@ -101,6 +101,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "prompt"
 
 
+_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_exposure(text: str, path: str, *, origin: str | None = None) -> ExposureList:
     """Parse an exposure list's text; ``path`` names it in errors."""
     if not text.strip() or all(
@@ -108,8 +111,12 @@ def parse_exposure(text: str, path: str, *, origin: str | None = None) -> Exposu
     ):
         return ExposureList(path, "empty", (), (f"{path}: the exposure list is empty",))
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        try:  # libyaml: the bundled list parses in 50 ms instead of about 2 s
+            root = yaml.compose(text, Loader=_FAST)
+            data = yaml.load(text, Loader=_FAST)
+        except yaml.YAMLError:  # the pure-Python parser words the error as users have seen it
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None

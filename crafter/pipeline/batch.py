@@ -881,6 +881,10 @@ class RegenSession:
         removed = remove_stale_temp_files(self.plan.library) if self.plan.resumed else 0
         started = time.perf_counter()
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crafter-regen-write")
+        if self.plan.to_draft:
+            from crafter.pipeline.warmup import warm_lint
+
+            warm_lint()  # loads while the first requests wait for the model
         try:
             work = _Work(self.provider, self.plan.drafting, journal, run, writer)
             outcomes = _run_live(self.plan, work, on_progress, on_interrupt)
@@ -920,6 +924,9 @@ def open_regen(
     else:
         choice, implicit = Choice(provider.model_id, "given by the caller"), False
     if not options.dry_run:
+        from crafter.pipeline.warmup import warm_provider
+
+        warm_provider(provider)  # the SDK imports while the library is read and planned
         # Before any model call: the scenarios, their proposals and the journal must be writable.
         from crafter.domain.files import writable_dir_problem
 

@@ -87,6 +87,12 @@ def run_pipeline(
     """Draft a scenario in stages. With ``runs_root`` every stage's artifact is written to a new run
     folder; with ``resume`` finished stages are read back instead of redone."""
     started = time.perf_counter()
+    if config.index is not None or not config.model.generates_text:
+        # Research and the scaffold embed the seed: the model's session builds in a thread
+        # (onnxruntime releases the interpreter) while the stages read their data.
+        from crafter.retrieval.embedding import shared_embedder
+
+        shared_embedder().preload()
     run = resume or (RunFolder.create(runs_root, seed) if runs_root is not None else None)
     if run is not None and resume is None:
         run.write_meta(

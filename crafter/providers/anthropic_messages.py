@@ -56,6 +56,10 @@ class AnthropicProvider:
                 )
             return self._client
 
+    def warm_up(self) -> None:
+        """Import the SDK and build the client now (see OpenAIChatProvider.warm_up)."""
+        self.client  # noqa: B018
+
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
     ) -> Generation[T]:

@@ -80,6 +80,11 @@ class OpenAIChatProvider:
                 )
             return self._client
 
+    def warm_up(self) -> None:
+        """Import the SDK and build the client now (regen does this in a thread while it plans,
+        so the first drafts do not all wait for it at once)."""
+        self.client  # noqa: B018
+
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
     ) -> Generation[T]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,7 +26,20 @@ def output_schema(
     Requiring every property matches OpenAI's strict mode and keeps a small model from skipping a
     field; defaults are dropped because strict mode forbids them. ``max_string`` and ``max_items``
     tighten the bounds for a small, slow model: the answer stays valid for ``model`` but short.
+    Built once per model and options (pydantic takes ~20 ms per call, and regen makes many);
+    each caller gets its own copy.
     """
+    return copy.deepcopy(_output_schema(model, strict, keep_lengths, max_string, max_items))
+
+
+@functools.lru_cache(maxsize=64)
+def _output_schema(
+    model: type[BaseModel],
+    strict: bool,
+    keep_lengths: bool,
+    max_string: int | None,
+    max_items: int | None,
+) -> dict[str, Any]:
     schema = copy.deepcopy(model.model_json_schema())
 
     def fix(node: dict[str, Any]) -> None:

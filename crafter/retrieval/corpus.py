@@ -182,8 +182,13 @@ def parse_doc(
         bad(1, "no front matter: the file must start with '---', YAML keys, then '---'")
         return None, problems
     front = m.group(1)
+    from crafter.retrieval import front_cache
+
     try:
-        meta: Any = yaml.load(front, Loader=_Loader)
+        found, meta = front_cache.get(front)
+        if not found:
+            meta = yaml.load(front, Loader=_Loader)
+            front_cache.put(front, meta)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         bad(
@@ -320,6 +325,9 @@ def load_corpus(root: Path, *, source: str = "corpus") -> LoadResult:
         if doc is not None:
             result.docs.append(doc)
     result.problems.extend(duplicate_problems(result.docs))
+    from crafter.retrieval.front_cache import flush
+
+    flush()
     return result
 
 

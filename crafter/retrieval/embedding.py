@@ -67,8 +67,51 @@ class MiniLMEmbedder:
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        # Single texts embedded lately (a search embeds its query for the dense ranking, the
+        # relevance features and the kind): embedded once, so all three see the same vector.
+        self._recent: dict[str, np.ndarray] = {}
+        self._preload: threading.Thread | None = None
+
+    def preload(self) -> None:
+        """Start loading the model in a thread (onnxruntime releases the GIL while it builds its
+        session), so the caller's own start-up work overlaps with it. Idempotent."""
+        with self._lock:
+            if self._session is not None or self._preload is not None:
+                return
+            # Imported here, not in the thread: numpy's extension fails ("partially initialized
+            # module") when two threads import it at once, and the caller may be importing it.
+            import numpy  # noqa: F401
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
+
+            # Not a daemon: the interpreter waits for it at exit (under a second). Killing a
+            # thread inside onnxruntime's session set-up aborts the process ("terminate called
+            # without an active exception"), which would turn a clean exit 2 into SIGABRT.
+            self._preload = threading.Thread(target=self._load_quietly, daemon=False)
+            self._preload.start()
+
+    def _load_quietly(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):  # the caller's own _load() reports the problem
+            self._load()
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """One text's vector (a copy), remembered for the next few calls with the same text."""
+        with self._lock:
+            hit = self._recent.get(text)
+        if hit is None:
+            hit = self.embed([text])[0]
+            with self._lock:
+                if len(self._recent) >= 64:
+                    self._recent.pop(next(iter(self._recent)))
+                self._recent[text] = hit
+        return hit.copy()
 
     def _load(self) -> None:
+        preload = self._preload
+        if preload is not None and preload is not threading.current_thread():
+            preload.join()
         with self._lock:
             if self._session is not None:
                 return
@@ -88,6 +131,9 @@ class MiniLMEmbedder:
             options = ort.SessionOptions()
             options.intra_op_num_threads = self._threads or min(4, os.cpu_count() or 1)
             options.log_severity_level = 3
+            # Idle pool threads sleep instead of spinning: on 2 cores a spinning thread takes
+            # the core the rest of a search (or the TUI) needs; same numbers either way.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._tokenizer = tokenizer
             self._session = ort.InferenceSession(
                 str(model), options, providers=["CPUExecutionProvider"]

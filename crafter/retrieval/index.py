@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crafter.domain.atomic import atomic_write_text
 from crafter.errors import UsageError
 from crafter.retrieval.chunks import Chunk, chunk_doc, doc_key
 from crafter.retrieval.corpus import (
@@ -49,6 +48,7 @@ from crafter.retrieval.search import (
     SearchMixin,
     _locked,
 )
+from crafter.retrieval.storage import StorageMixin, atomic_write_text
 
 log = logging.getLogger("crafter.retrieval")
 
@@ -107,7 +107,7 @@ def builtin_corpus_dir() -> Path:
     return Path(override) if override else data_dir("reference_corpus")
 
 
-class CorpusIndex(SearchMixin):
+class CorpusIndex(StorageMixin, SearchMixin):
     def __init__(
         self,
         index_dir: Path | None = None,
@@ -128,6 +128,10 @@ class CorpusIndex(SearchMixin):
         self._bm25_ids: list[str] = []
         self._chunks: dict[str, Chunk] | None = None
         self._manifest: dict[str, Any] | None = None
+        # The memory-mapped copy of the vectors (flat.py): None not looked for, False absent.
+        self._flat: Any = None
+        # Chunks upserted by the current sync (their rows in that copy are read back from Chroma).
+        self._fresh: dict[str, None] = {}
         self._lock = threading.RLock()
         # Sources registered for this object only (a dry run must not write).
         self._pending_sources: dict[str, dict[str, str]] = {}
@@ -265,6 +269,8 @@ class CorpusIndex(SearchMixin):
         self._collection = None
         self._bm25 = None
         self._chunks = None
+        self._flat = None
+        self._fresh = {}
 
     def _sync(self, *, rebuild: bool, progress: Progress | None) -> SyncReport:
         try:
@@ -310,6 +316,8 @@ class CorpusIndex(SearchMixin):
         report.unchanged = len(current) - len(changed)
         if not changed and not removed and manifest.get("corpus_version") == report.corpus_version:
             self._check_server()
+            if not self.chroma_url and self.exists() and self._flat_dense() is None:
+                self._write_dense(self._load_chunks())  # an index from before the flat copy
             report.seconds = time.perf_counter() - started
             return report
         collection = self._open_collection()
@@ -353,6 +361,10 @@ class CorpusIndex(SearchMixin):
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._write_chunks(chunks)
         self._build_bm25(chunks)
+        if not self.chroma_url:
+            self._write_dense(chunks)
+        else:
+            self._drop_dense()
         # The manifest is written last: until then a crash leaves the old, consistent manifest and
         # the next sync redoes the work (chunk ids are deterministic, so upserts are idempotent).
         # For a rebuild this one rename is the switch to the new generation.
@@ -440,6 +452,7 @@ class CorpusIndex(SearchMixin):
             vectors = np.stack([v for v in known if v is not None])
             if report is not None:
                 report.chunks_reused += len(part) - len(missing)
+            self._fresh.update((c.chunk_id, None) for c in part)  # Chroma's copy is read back
             collection.upsert(
                 ids=[c.chunk_id for c in part],
                 embeddings=[v.tolist() for v in vectors],
@@ -494,81 +507,6 @@ class CorpusIndex(SearchMixin):
                     hint=SERVER_HINT if self.chroma_url else REBUILD_HINT,
                 ) from None
         return self._collection
-
-    def _load_chunks(self) -> dict[str, Chunk]:
-        if self._chunks is None:
-            path = self.data_dir / "chunks.jsonl"
-            chunks: dict[str, Chunk] = {}
-            if path.is_file():
-                try:
-                    for line in path.read_text(encoding="utf-8").splitlines():
-                        row = json.loads(line)
-                        chunks[row["id"]] = Chunk(
-                            row["id"], row["doc"], row["section"], row["text"], row["prefix"]
-                        )
-                except (OSError, ValueError, KeyError) as exc:
-                    raise IndexError_(
-                        f"the index's chunk store is corrupt ({exc})", hint=REBUILD_HINT
-                    ) from None
-            self._chunks = chunks
-        return self._chunks
-
-    def _write_chunks(self, chunks: dict[str, Chunk]) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        lines = (
-            json.dumps(
-                {
-                    "id": c.chunk_id,
-                    "doc": c.doc_key,
-                    "section": c.section,
-                    "text": c.text,
-                    "prefix": c.prefix,
-                }
-            )
-            for c in sorted(chunks.values(), key=lambda c: c.chunk_id)
-        )
-        atomic_write_text(self.data_dir / "chunks.jsonl", "\n".join(lines) + "\n")
-        self._chunks = chunks
-
-    def _build_bm25(self, chunks: dict[str, Chunk]) -> None:
-        import shutil
-
-        import bm25s
-
-        ordered = sorted(chunks.values(), key=lambda c: c.chunk_id)
-        retriever = bm25s.BM25()
-        if ordered:
-            retriever.index(
-                bm25s.tokenize(
-                    [c.embed_text for c in ordered], stopwords="en", show_progress=False
-                ),
-                show_progress=False,
-            )
-        tmp = self.data_dir / "bm25.tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        retriever.save(str(tmp), show_progress=False)
-        (tmp / "ids.json").write_text(json.dumps([c.chunk_id for c in ordered]))
-        final = self.data_dir / "bm25"
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-        self._bm25 = retriever
-        self._bm25_ids = [c.chunk_id for c in ordered]
-
-    def _load_bm25(self) -> None:
-        if self._bm25 is not None:
-            return
-        import bm25s
-
-        folder = self.data_dir / "bm25"
-        try:
-            self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
-            self._bm25_ids = json.loads((folder / "ids.json").read_text())
-        except Exception as exc:
-            raise IndexError_(
-                f"the keyword index at {folder} is unreadable ({exc})", hint=REBUILD_HINT
-            ) from None
 
     # -- search -----------------------------------------------------------------------------
     @_locked

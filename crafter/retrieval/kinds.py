@@ -21,6 +21,10 @@ from crafter.errors import UsageError
 from crafter.resources import data_dir
 
 GENERIC = "generic"
+# Precomputed vectors of the bundled kinds' exemplars and task descriptions (float32, so they
+# equal what embedding them here gives): crafter/data/kind_vectors.*, tools/build_kind_vectors.py.
+VECTORS_STEM = "kind_vectors"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Below this combined score no kind is claimed (the generic worksheet is used).
 MIN_SCORE = 0.36
 CUE_WEIGHT = 0.06
@@ -68,7 +72,7 @@ def load_kinds() -> dict[str, Kind]:
     folder = kinds_dir()
     for path in sorted(folder.glob("*.yaml")):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise _bad(path, f"unreadable ({type(exc).__name__})") from None
         if not isinstance(raw, dict):
@@ -110,17 +114,40 @@ def _cue_hits(text: str, cues: tuple[str, ...]) -> int:
     return min(hits, MAX_CUES_COUNTED)
 
 
+def embed_texts(texts: list[str]) -> Any:
+    """Vectors of kind texts: the shipped ones where the text is known, the rest embedded now
+    (a kind file edited or added by a team)."""
+    import numpy as np
+
+    from crafter.retrieval.embedding import DIMENSIONS, shared_embedder
+    from crafter.retrieval.shipped_vectors import load_shipped
+
+    shipped, _ = load_shipped(stem=VECTORS_STEM)
+    known = [shipped.get(t) if shipped is not None else None for t in texts]
+    missing = [i for i, v in enumerate(known) if v is None]
+    if missing:
+        fresh = shared_embedder().embed([texts[i] for i in missing])
+        for i, vec in zip(missing, fresh, strict=True):
+            known[i] = vec
+    rows = [v for v in known if v is not None]
+    return np.stack(rows) if rows else np.zeros((0, DIMENSIONS), dtype=np.float32)
+
+
+def kind_texts() -> list[str]:
+    """Every text a kind is embedded from: exemplars, then task descriptions."""
+    kinds = load_kinds().values()
+    return [ex for k in kinds for ex in k.exemplars] + [k.task_query for k in kinds]
+
+
 @cache
 def _exemplar_matrix() -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
-    from crafter.retrieval.embedding import shared_embedder
-
     names: list[str] = []
     texts: list[str] = []
     for kind in load_kinds().values():
         for ex in kind.exemplars:
             names.append(kind.name)
             texts.append(ex)
-    return shared_embedder().embed(texts), tuple(names), tuple(texts)
+    return embed_texts(texts), tuple(names), tuple(texts)
 
 
 def detect_kind(seed: str) -> KindGuess:
@@ -130,7 +157,7 @@ def detect_kind(seed: str) -> KindGuess:
     from crafter.retrieval.embedding import shared_embedder
 
     matrix, names, texts = _exemplar_matrix()
-    vec = shared_embedder().embed([seed[:2000]])[0]
+    vec = shared_embedder().embed_one(seed[:2000])
     sims = matrix @ vec
     kinds = load_kinds()
     scores: dict[str, float] = {}
@@ -151,11 +178,9 @@ def kind_vectors() -> dict[str, Any]:
     """One unit vector per kind: the mean of its task description and exemplars."""
     import numpy as np
 
-    from crafter.retrieval.embedding import shared_embedder
-
     matrix, names, _ = _exemplar_matrix()
     kinds = load_kinds()
-    tasks = shared_embedder().embed([k.task_query for k in kinds.values()])
+    tasks = embed_texts([k.task_query for k in kinds.values()])
     out: dict[str, Any] = {}
     for (name, _kind), task in zip(kinds.items(), tasks, strict=True):
         rows = [matrix[i] for i, n in enumerate(names) if n == name]

@@ -60,6 +60,14 @@ def _names(stem: str | None) -> tuple[str, str]:
     return (VECTORS_NAME, META_NAME) if stem is None else (f"{stem}.f16", f"{stem}.json")
 
 
+def _names_for(stem: str | None, folder: Path) -> tuple[str, str]:
+    """A set written as float32 is named ``stem``.f32."""
+    vec, meta = _names(stem)
+    if stem is not None and not (folder / vec).is_file() and (folder / f"{stem}.f32").is_file():
+        vec = f"{stem}.f32"
+    return vec, meta
+
+
 def load_shipped(
     folder: Path | None = None, stem: str | None = None
 ) -> tuple[ShippedVectors | None, str | None]:
@@ -69,7 +77,7 @@ def load_shipped(
     ``stem`` names another set of vectors than the corpus's (the exposure index's).
     """
     folder = Path(folder) if folder is not None else default_location()
-    vec_name, meta_name = _names(stem)
+    vec_name, meta_name = _names_for(stem, folder)
     meta_path, vec_path = folder / meta_name, folder / vec_name
     if not meta_path.is_file() and not vec_path.is_file():
         return None, None
@@ -83,13 +91,20 @@ def load_shipped(
         return None, f"precomputed vectors in {folder} ignored ({problem}); embedding instead"
     import numpy as np
 
-    matrix = np.frombuffer(data, dtype="<f2").reshape(len(meta["keys"]), DIMENSIONS)
+    matrix = np.frombuffer(data, dtype=_dtype(meta)).reshape(len(meta["keys"]), DIMENSIONS)
     return ShippedVectors({k: i for i, k in enumerate(meta["keys"])}, matrix), None
+
+
+def _dtype(meta: dict[str, Any]) -> str:
+    """Rows are float16 unless the file says float32 (small sets that must match exactly)."""
+    return str(meta.get("dtype", "<f2"))
 
 
 def _verify(meta: Any, data: bytes) -> str | None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         return "unknown format"
+    if _dtype(meta) not in ("<f2", "<f4"):
+        return "unknown number type"
     if meta.get("embedder_sha256") != MODEL_SHA256:
         return "made with another embedding model"
     if meta.get("dimensions") != DIMENSIONS:
@@ -97,7 +112,7 @@ def _verify(meta: Any, data: bytes) -> str | None:
     keys = meta.get("keys")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         return "no key list"
-    if len(data) != len(keys) * DIMENSIONS * 2:
+    if len(data) != len(keys) * DIMENSIONS * (4 if _dtype(meta) == "<f4" else 2):
         return f"{len(data)} bytes for {len(keys)} rows"
     if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
         return "the vector file's checksum does not match"
@@ -105,9 +120,15 @@ def _verify(meta: Any, data: bytes) -> str | None:
 
 
 def write_shipped(
-    folder: Path, texts: Sequence[str], vectors: np.ndarray, stem: str | None = None
+    folder: Path,
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    stem: str | None = None,
+    *,
+    dtype: str = "<f2",
 ) -> Path:
-    """Write the vector pair for ``texts`` (deduplicated by key, sorted) atomically."""
+    """Write the vector pair for ``texts`` (deduplicated by key, sorted) atomically; ``dtype``
+    ``<f4`` keeps float32 rows exactly (the meta file then says so)."""
     import numpy as np
 
     from crafter.domain.atomic import atomic_write_text
@@ -116,19 +137,23 @@ def write_shipped(
     for text, vec in zip(texts, vectors, strict=True):
         rows.setdefault(text_key(text), vec)
     keys = sorted(rows)
-    matrix = np.stack([rows[k] for k in keys]).astype("<f2") if keys else np.zeros((0, DIMENSIONS))
-    data = matrix.astype("<f2").tobytes()
+    matrix = np.stack([rows[k] for k in keys]) if keys else np.zeros((0, DIMENSIONS))
+    data = matrix.astype(dtype).tobytes()
     vec_name, meta_name = _names(stem)
+    if dtype == "<f4" and stem is not None:
+        vec_name = f"{stem}.f32"
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{vec_name}.tmp"
     tmp.write_bytes(data)
     tmp.replace(folder / vec_name)
-    meta = {
+    meta: dict[str, Any] = {
         "format": FORMAT,
         "embedder_sha256": MODEL_SHA256,
         "dimensions": DIMENSIONS,
         "sha256": hashlib.sha256(data).hexdigest(),
         "keys": keys,
     }
+    if dtype != "<f2":
+        meta["dtype"] = dtype
     atomic_write_text(folder / meta_name, json.dumps(meta, separators=(",", ":")) + "\n")
     return folder / vec_name

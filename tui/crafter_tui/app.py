@@ -51,6 +51,8 @@ class CrafterApp(App[None]):
         self._open_path = open_path
         # Wall-clock time of the first frame (benchmarks/bench_tui.py reads it).
         self.painted_at: float | None = None
+        self.painted_cpu: float | None = None  # process CPU seconds by then (all threads)
+        self._after_paint: list[Callable[[], object]] = []
 
     def on_mount(self) -> None:
         self.sub_title = str(self.services.library)
@@ -71,6 +73,20 @@ class CrafterApp(App[None]):
 
     def on_ready(self) -> None:
         self.painted_at = time.time()
+        self.painted_cpu = time.process_time()
+        # Only now the first screen may start loading the core (in a worker): before the first
+        # frame it would compete with it for the interpreter.
+        waiting, self._after_paint = self._after_paint, []
+        for callback in waiting:
+            callback()
+
+    def after_first_paint(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the first frame is drawn (at once if it already is): work that
+        would compete with the first frame for the interpreter waits for it."""
+        if self.painted_at is None:
+            self._after_paint.append(callback)
+        else:
+            self.call_after_refresh(callback)
 
     async def open_scenario_file(self, path: Path) -> None:
         """Show the scenario in ``path`` on top of the library."""

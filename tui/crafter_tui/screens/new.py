@@ -79,7 +79,11 @@ class NewScenarioScreen(CrafterScreen):
     def on_mount(self) -> None:
         self.query_one("#seed", TextArea).focus()
         # After the first frame: the imports must not delay it.
-        self.call_after_refresh(self._load_core)
+        later = getattr(self.app, "after_first_paint", None)
+        if callable(later):
+            later(self._load_core)
+        else:
+            self.call_after_refresh(self._load_core)
 
     @work(thread=True, exclusive=True, group="core")
     def _load_core(self) -> None:
