@@ -26,3 +26,16 @@ def data_dir(name: str) -> Path:
 def package_data(name: str) -> Path:
     """A file shipped inside the crafter package itself (crafter/data/)."""
     return _PKG / "data" / name
+
+
+def cache_root() -> Path:
+    """crafter's cache folder: ``$CRAFTER_CACHE_DIR``, else the per-user cache folder. Each cache
+    (judges, lint results, rehearsals, exposure probes, front matter) keeps a subfolder of it."""
+    import os
+
+    env = os.environ.get("CRAFTER_CACHE_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("crafter"))

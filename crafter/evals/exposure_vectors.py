@@ -30,14 +30,9 @@ def cache_dir() -> Path | None:
     """Where probe vectors are kept between runs (None: CRAFTER_EXPOSURE_CACHE=0)."""
     if os.environ.get("CRAFTER_EXPOSURE_CACHE", "1") == "0":
         return None
-    env = os.environ.get("CRAFTER_CACHE_DIR")
-    if env:
-        base = Path(env)
-    else:
-        from platformdirs import user_cache_dir
+    from crafter.resources import cache_root
 
-        base = Path(user_cache_dir("crafter"))
-    return base / "exposure" / MODEL_SHA256[:12]
+    return cache_root() / "exposure" / MODEL_SHA256[:12]
 
 
 def _read_cached(folder: Path | None, key: str) -> np.ndarray | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -50,12 +49,9 @@ class JudgeOutcome:
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("CRAFTER_CACHE_DIR")
-    if env:
-        return Path(env) / "judges"
-    from platformdirs import user_cache_dir
+    from crafter.resources import cache_root
 
-    return Path(user_cache_dir("crafter")) / "judges"
+    return cache_root() / "judges"
 
 
 def _cache_key(

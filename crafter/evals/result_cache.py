@@ -30,12 +30,9 @@ def set_enabled(on: bool) -> None:
 def folder() -> Path | None:
     if not _ENABLED[0] or os.environ.get("CRAFTER_LINT_CACHE", "1") == "0":
         return None
-    env = os.environ.get("CRAFTER_CACHE_DIR")
-    if env:
-        return Path(env) / "lint"
-    from platformdirs import user_cache_dir
+    from crafter.resources import cache_root
 
-    return Path(user_cache_dir("crafter")) / "lint"
+    return cache_root() / "lint"
 
 
 def key(raw: bytes, suffix: str, as_of: dt.date, slot: int | None, exposure: str) -> str:

@@ -441,11 +441,6 @@ def default_concurrency(targets: list[Target]) -> tuple[int, str]:
 
 
 def cache_dir() -> Path:
-    import os
+    from crafter.resources import cache_root
 
-    env = os.environ.get("CRAFTER_CACHE_DIR")
-    if env:
-        return Path(env) / "rehearsal"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("crafter")) / "rehearsal"
+    return cache_root() / "rehearsal"

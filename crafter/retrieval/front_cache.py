@@ -28,14 +28,9 @@ _dirty = False
 def cache_file() -> Path | None:
     if os.environ.get("CRAFTER_FRONT_CACHE", "1") == "0":
         return None
-    env = os.environ.get("CRAFTER_CACHE_DIR")
-    if env:
-        base = Path(env)
-    else:
-        from platformdirs import user_cache_dir
+    from crafter.resources import cache_root
 
-        base = Path(user_cache_dir("crafter"))
-    return base / "corpus" / "front-matter.json"
+    return cache_root() / "corpus" / "front-matter.json"
 
 
 def key(front: str) -> str:
