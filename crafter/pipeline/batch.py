@@ -40,6 +40,7 @@ from crafter.domain import (
     to_yaml,
     write_new_text,
 )
+from crafter.domain.jsonlines import append_rows, read_rows
 from crafter.domain.library import (
     Library,
     LibraryConfig,
@@ -428,17 +429,7 @@ class Journal:
         self._lock = threading.Lock()
 
     def events(self) -> list[dict[str, Any]]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in text.splitlines():
-            with contextlib.suppress(ValueError):
-                event = json.loads(line)
-                if isinstance(event, dict):
-                    out.append(event)
-        return out
+        return read_rows(self.path)
 
     def last_run(self) -> RunRecord | None:
         record: RunRecord | None = None
@@ -501,20 +492,8 @@ class Journal:
         return run
 
     def append(self, event: dict[str, Any]) -> None:
-        line = (json.dumps(event, ensure_ascii=False) + "\n").encode()
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                size = os.fstat(fd).st_size
-                if size:
-                    with open(self.path, "rb") as fh:
-                        fh.seek(size - 1)
-                        if fh.read(1) != b"\n":
-                            line = b"\n" + line
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_rows(self.path, [event], mode=0o644)
 
 
 @contextlib.contextmanager

@@ -16,8 +16,6 @@ provider instead of sending a new one.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import threading
 import time
 import uuid
@@ -25,7 +23,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from crafter.domain.jsonlines import append_rows, read_rows
 from crafter.errors import ProviderError
 from crafter.pipeline.batch import (
     Journal,
@@ -89,14 +89,9 @@ class ReplyStore:
         self._load()
 
     def _load(self) -> None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
-        for line in text.splitlines():
+        for row in read_rows(self.path):
             # A kill can cut the last line short; the answer is fetched again if it is needed.
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                row = json.loads(line)
                 self._replies[str(row["id"])] = RawReply(
                     text=str(row["text"]),
                     finish=row["finish"],
@@ -118,33 +113,21 @@ class ReplyStore:
 
     def add(self, items: Sequence[tuple[str, RawReply]]) -> None:
         """Keep answers, appended and fsynced in one write."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         with self._lock:
             for custom_id, reply in items:
                 self._replies[custom_id] = reply
                 self.errors.pop(custom_id, None)
                 rows.append(
-                    json.dumps(
-                        {
-                            "id": custom_id,
-                            "text": reply.text,
-                            "finish": reply.finish,
-                            "input_tokens": reply.input_tokens,
-                            "output_tokens": reply.output_tokens,
-                        },
-                        ensure_ascii=False,
-                    )
+                    {
+                        "id": custom_id,
+                        "text": reply.text,
+                        "finish": reply.finish,
+                        "input_tokens": reply.input_tokens,
+                        "output_tokens": reply.output_tokens,
+                    }
                 )
-            if not rows:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                # Start on a fresh line in case a killed run left half of one.
-                os.write(fd, ("\n" + "\n".join(rows) + "\n").encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_rows(self.path, rows)
 
 
 class ReplayProvider:

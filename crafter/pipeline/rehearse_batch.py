@@ -15,10 +15,7 @@ a new one.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import os
 import threading
 import time
 import uuid
@@ -28,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crafter.domain.jsonlines import append_rows, read_rows
 from crafter.pipeline.batch_api import TERMINAL, BatchOptions, Deferred, ReplayProvider, ReplyStore
 from crafter.pipeline.rehearsal import Persona, PersonaRun, Roles, rehearse_persona
 from crafter.providers import Provider
@@ -84,26 +82,10 @@ class _Journal:
         self.path = path
 
     def append(self, row: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, ("\n" + json.dumps(row) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_rows(self.path, [row])
 
     def rows(self) -> list[dict[str, Any]]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in text.splitlines():
-            with contextlib.suppress(ValueError):
-                row = json.loads(line)
-                if isinstance(row, dict):
-                    out.append(row)
-        return out
+        return read_rows(self.path)
 
     def open_batches(self, lanes: dict[str, _Lane]) -> list[tuple[str, str, list[str]]]:
         """(model id, batch id, request ids) of batches submitted and never collected, those a
