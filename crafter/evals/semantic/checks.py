@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from crafter.evals.document import LintDoc, Segment
-from crafter.evals.findings import Finding, excerpt
+from crafter.evals.findings import Finding, Severity, excerpt
 from crafter.evals.knowledge import Knowledge
 from crafter.evals.semantic.detector import Verdict, describe, detector
 
@@ -58,6 +58,19 @@ def _where(seg: Segment, pos: int) -> str:
     return seg.where(pos)
 
 
+def _at(
+    check: str, severity: Severity, message: str, passage: tuple[Segment, int, str], suggestion: str
+) -> list[Finding]:
+    """The one finding a check reports, quoting the passage it judged and where it stands."""
+    seg, pos, sent = passage
+    return [
+        Finding(
+            check, severity, message, evidence=excerpt(sent, 0, len(sent), 0),
+            location=_where(seg, pos), suggestion=suggestion,
+        )
+    ]  # fmt: skip
+
+
 def segments(doc: LintDoc, part: str) -> list[Segment]:
     return [s for s in doc.segments if s.part == part]
 
@@ -74,16 +87,14 @@ def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
     if not hits:
         return []
     i, verdict = hits[0]
-    seg, pos, sent = found[i]
-    return [
-        Finding(
-            "rederive", "warning",
-            "success seems to hinge on deriving, proving or implementing a known technique from "
-            f"scratch under time pressure ({describe(_label('rederive'), verdict)})",
-            evidence=excerpt(sent, 0, len(sent), 0), location=_where(seg, pos),
-            suggestion=k.rederive_suggestion,
-        )
-    ]  # fmt: skip
+    return _at(
+        "rederive",
+        "warning",
+        "success seems to hinge on deriving, proving or implementing a known technique from "
+        f"scratch under time pressure ({describe(_label('rederive'), verdict)})",
+        found[i],
+        k.rederive_suggestion,
+    )
 
 
 # -- staleness ----------------------------------------------------------------------------------
@@ -97,17 +108,15 @@ def staleness(doc: LintDoc, k: Knowledge) -> list[Finding]:
         hits = _judge("staleness", found)
         if hits:
             i, verdict = hits[0]
-            seg, pos, sent = found[i]
-            return [
-                Finding(
-                    "staleness", "error" if part == "answer" else "warning",
-                    f"expects an approach the field has moved past ({describe(_label('staleness'), verdict)})",
-                    evidence=excerpt(sent, 0, len(sent), 0), location=_where(seg, pos),
-                    suggestion="expect a current approach (a small instruction-tuned LLM or a fine-tuned "
-                    "pretrained encoder; agentic search with retrieval as a tool) and keep the old one as "
-                    "a baseline to beat",
-                )
-            ]  # fmt: skip
+            return _at(
+                "staleness",
+                "error" if part == "answer" else "warning",
+                f"expects an approach the field has moved past ({describe(_label('staleness'), verdict)})",
+                found[i],
+                "expect a current approach (a small instruction-tuned LLM or a fine-tuned "
+                "pretrained encoder; agentic search with retrieval as a tool) and keep the old one as "
+                "a baseline to beat",
+            )
     return []
 
 
@@ -121,19 +130,17 @@ def buzzword(doc: LintDoc, k: Knowledge) -> list[Finding]:
         if doc.scenario is None or s.location.startswith("rubric")
     ]  # fmt: skip
     found = list(passages(segs))
-    for seg, pos, sent in found:
-        m = _NAME_DROP.search(sent.lower())
-        if m:
-            return [
-                Finding(
-                    "buzzword", "warning",
-                    "the rubric rewards name-dropping: knowing what famous companies use is not "
-                    "evidence of designing this system",
-                    evidence=excerpt(sent, 0, len(sent), 0), location=_where(seg, pos),
-                    suggestion="anchor each level in what the candidate decides here: which error costs "
-                    "more, which data exists, what number sets the threshold",
-                )
-            ]  # fmt: skip
+    for passage in found:
+        if _NAME_DROP.search(passage[2].lower()):
+            return _at(
+                "buzzword",
+                "warning",
+                "the rubric rewards name-dropping: knowing what famous companies use is not "
+                "evidence of designing this system",
+                passage,
+                "anchor each level in what the candidate decides here: which error costs "
+                "more, which data exists, what number sets the threshold",
+            )
     if not found:
         return []
     e = detector("buzzword").exemplars
@@ -142,17 +149,15 @@ def buzzword(doc: LintDoc, k: Knowledge) -> list[Finding]:
     if len(hits) < need:
         return []
     i, verdict = hits[0]
-    seg, pos, sent = found[i]
-    return [
-        Finding(
-            "buzzword", "warning",
-            f"{len(hits)} of {len(found)} rubric or answer lines are satisfied by generic recitation "
-            f"({describe(e.label, verdict)})",
-            evidence=excerpt(sent, 0, len(sent), 0), location=_where(seg, pos),
-            suggestion="write what a strong answer says about THIS scenario: which error costs more, which "
-            "data exists, what number decides the threshold; name the follow-up that exposes recitation",
-        )
-    ]  # fmt: skip
+    return _at(
+        "buzzword",
+        "warning",
+        f"{len(hits)} of {len(found)} rubric or answer lines are satisfied by generic recitation "
+        f"({describe(e.label, verdict)})",
+        found[i],
+        "write what a strong answer says about THIS scenario: which error costs more, which "
+        "data exists, what number decides the threshold; name the follow-up that exposes recitation",
+    )
 
 
 # -- coverage, ml-clothing, vagueness: what the prompt asks --------------------------------------
@@ -170,16 +175,14 @@ def coverage(doc: LintDoc, stages_asked: int) -> list[Finding]:
     if not hits:
         return []
     i, verdict = hits[0]
-    seg, pos, sent = found[i]
-    return [
-        Finding(
-            "coverage", "warning",
-            f"the interview asks about one corner of the ML lifecycle ({describe(_label('coverage'), verdict)})",
-            evidence=excerpt(sent, 0, len(sent), 0), location=_where(seg, pos),
-            suggestion="for an ML system design round, let the candidate frame the problem and carry it through "
-            "data, modeling, evaluation, deployment and monitoring; keep single-stage deep dives for other rounds",
-        )
-    ]  # fmt: skip
+    return _at(
+        "coverage",
+        "warning",
+        f"the interview asks about one corner of the ML lifecycle ({describe(_label('coverage'), verdict)})",
+        found[i],
+        "for an ML system design round, let the candidate frame the problem and carry it through "
+        "data, modeling, evaluation, deployment and monitoring; keep single-stage deep dives for other rounds",
+    )
 
 
 _ASKS = re.compile(
@@ -197,16 +200,14 @@ def ml_clothing(doc: LintDoc) -> list[Finding]:
     if len(hits) < max(1.0, e.extra.get("min_share", 0.5) * len(found)):
         return []
     i, verdict = hits[0]
-    seg, pos, sent = found[i]
-    return [
-        Finding(
-            "ml-clothing", "warning",
-            f"the asks are system design with little ML decision in them ({describe(e.label, verdict)})",
-            evidence=excerpt(sent, 0, len(sent), 0), location=_where(seg, pos),
-            suggestion="make the ML decisions the core: labels and their delay, the metric that matches the "
-            "product goal, modeling options, evaluation, feedback loops",
-        )
-    ]  # fmt: skip
+    return _at(
+        "ml-clothing",
+        "warning",
+        f"the asks are system design with little ML decision in them ({describe(e.label, verdict)})",
+        found[i],
+        "make the ML decisions the core: labels and their delay, the metric that matches the "
+        "product goal, modeling options, evaluation, feedback loops",
+    )
 
 
 def vagueness_probability(prompt: str) -> Verdict | None:
