@@ -43,6 +43,19 @@ class CrafterScreen(Screen[None]):
                 continue
             yield SystemCommand(title, help_text, partial(self.run_action, action))
 
+    def dismiss_or_ask(self, dirty: bool, question: str) -> None:
+        """Close the screen; with unsaved work, only after the person confirms ``question``."""
+        if not dirty:
+            self.dismiss()
+            return
+        from crafter_tui.screens.confirm import ConfirmScreen
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.dismiss()
+
+        self.app.push_screen(ConfirmScreen(question, yes="Leave", no="Stay"), answered)
+
 
 def money(cost: float | None) -> str:
     return "cost unknown" if cost is None else f"${cost:.4f}"

@@ -17,7 +17,6 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from crafter_tui.base import CrafterScreen
-from crafter_tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from crafter.domain import Scenario
@@ -299,19 +298,6 @@ class PracticeScreen(CrafterScreen):
         return True
 
     def action_back(self) -> None:
-        if not self.dirty:
-            self.dismiss()
-            return
-
-        def answered(leave: bool | None) -> None:
-            if leave:
-                self.dismiss()
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "This practice is not saved (type end to save it). Leave it anyway?",
-                yes="Leave",
-                no="Stay",
-            ),
-            answered,
+        self.dismiss_or_ask(
+            self.dirty, "This practice is not saved (type end to save it). Leave it anyway?"
         )

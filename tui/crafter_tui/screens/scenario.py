@@ -33,7 +33,6 @@ from crafter.domain.export import to_markdown
 from crafter.evals.findings import Finding
 from crafter_tui.base import CrafterScreen
 from crafter_tui.fields import EditError, Target, apply_edit, current_text, parse_location
-from crafter_tui.screens.confirm import ConfirmScreen
 from crafter_tui.widgets.editor import ItemEditor
 from crafter_tui.widgets.findings import FindingsPanel
 from crafter_tui.widgets.sections import SectionTree
@@ -309,20 +308,7 @@ class ScenarioScreen(CrafterScreen):
 
     # -- leaving --------------------------------------------------------------------------------
     def action_back(self) -> None:
-        if not self.dirty:
-            self.dismiss()
-            return
-
-        def answered(leave: bool | None) -> None:
-            if leave:
-                self.dismiss()
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "This scenario has unsaved changes. Leave it anyway?", yes="Leave", no="Stay"
-            ),
-            answered,
-        )
+        self.dismiss_or_ask(self.dirty, "This scenario has unsaved changes. Leave it anyway?")
 
     def on_unmount(self) -> None:
         if self._lint_timer is not None:
