@@ -511,6 +511,22 @@ def test_model_written_urls_the_corpus_does_not_hold_are_removed() -> None:
     ]
 
 
+def test_url_removal_never_turns_an_id_into_an_invalid_one() -> None:
+    # A small local model once named a hook "...au.12-8-2016.47.9.30"; rewriting that id into
+    # "(link removed ...)" made the whole draft fail validation with a traceback.
+    from crafter.pipeline.grounding import URL_REMOVED, strip_unknown_urls
+    from crafter.pipeline.models import DraftOutput
+
+    data = filled_content()
+    odd = "example.com.au.12-8-2016.47.9.30"
+    data["hooks"][0]["id"] = odd
+    data["questions"][0]["hooks"] = [odd]
+    data["premise"] = "See example.com for the rules."
+    out, removed = strip_unknown_urls(DraftOutput.model_validate(data), set())
+    assert out.hooks[0].id == odd and out.questions[0].hooks == [odd]
+    assert URL_REMOVED in out.premise and removed == ["example.com"]
+
+
 def test_an_echoed_key_with_its_separators_changed_is_redacted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

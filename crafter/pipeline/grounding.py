@@ -133,6 +133,17 @@ _URL = re.compile(
 URL_REMOVED = "(link removed: not a source in the corpus)"
 
 
+_IDENT_KEYS = frozenset({"id", "refs", "hooks"})
+
+
+def _is_ident_field(key: str, value: object) -> bool:
+    if key not in _IDENT_KEYS:
+        return False
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
+
+
 def strip_unknown_urls(out: DraftOutput, known: Iterable[str]) -> tuple[DraftOutput, list[str]]:
     """Remove URLs from model-written text unless the corpus (or the user's corpora) holds them.
 
@@ -162,7 +173,9 @@ def strip_unknown_urls(out: DraftOutput, known: Iterable[str]) -> tuple[DraftOut
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
+            # Identifiers (ids and the lists of ids that point at hooks or references) are not
+            # text: a URL-shaped one is left to the schema, never rewritten into an invalid id.
+            return {k: v if _is_ident_field(k, v) else walk(v) for k, v in value.items()}
         return value
 
     data = walk(out.model_dump(mode="json"))
