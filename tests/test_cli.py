@@ -177,3 +177,44 @@ def test_draft_through_a_compatible_server(tmp_path: Path, fault_server: object)
     assert s.provenance.prompt_version == "draft@3"
     assert s.provenance.input_tokens == 120
     assert json.loads(json.dumps(fault_server.requests[-1].body))["model"] == "test-model"
+
+
+def _exit_now_in_child(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys, threading, time, atexit\n"
+        "from crafter.cli.app import exit_now\n"
+        f"out = {str(tmp_path)!r}\n" + body
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_the_fast_exit_waits_for_writers_runs_atexit_and_flushes(tmp_path: Path) -> None:
+    res = _exit_now_in_child(
+        tmp_path,
+        "def write():\n"
+        "    time.sleep(0.3)\n"
+        "    open(out + '/written', 'w').write('all of it')\n"
+        "threading.Thread(target=write).start()\n"
+        "atexit.register(lambda: open(out + '/atexit', 'w').write('ran'))\n"
+        "sys.stdout.write('buffered, no newline')\n"
+        "exit_now(3)\n",
+    )
+    assert res.returncode == 3
+    assert res.stdout == "buffered, no newline"
+    assert (tmp_path / "written").read_text() == "all of it"
+    assert (tmp_path / "atexit").read_text() == "ran"
+
+
+def test_the_fast_exit_keeps_sys_exit_semantics(tmp_path: Path) -> None:
+    res = _exit_now_in_child(tmp_path, "exit_now('something failed')\n")
+    assert res.returncode == 1 and "something failed" in res.stderr
+    res = _exit_now_in_child(tmp_path, "exit_now(None)\n")
+    assert res.returncode == 0
+
+
+def test_a_search_ends_without_waiting_for_the_model_it_did_not_need() -> None:
+    # The model's session is started at once for a search; an empty query is refused before
+    # any use of it, and the process does not wait for the session to be built.
+    res = run_cli("search", "   ")
+    assert res.returncode == 2 and "query is empty" in res.stderr
+    assert "Traceback" not in res.stderr

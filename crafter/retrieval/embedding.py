@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
+# The thread that builds the model's session ahead of use; the CLI's exit does not wait for it.
+PRELOAD_THREAD = "crafter-model-preload"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 DIMENSIONS = 384
 MAX_TOKENS = 256
@@ -87,7 +89,9 @@ class MiniLMEmbedder:
             # Not a daemon: the interpreter waits for it at exit (under a second). Killing a
             # thread inside onnxruntime's session set-up aborts the process ("terminate called
             # without an active exception"), which would turn a clean exit 2 into SIGABRT.
-            self._preload = threading.Thread(target=self._load_quietly, daemon=False)
+            self._preload = threading.Thread(
+                target=self._load_quietly, daemon=False, name=PRELOAD_THREAD
+            )
             self._preload.start()
 
     def _load_quietly(self) -> None:

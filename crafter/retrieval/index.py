@@ -27,7 +27,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,7 +126,10 @@ class CorpusIndex(StorageMixin, SearchMixin):
         self._collection: Any = None
         self._bm25: Any = None
         self._bm25_ids: list[str] = []
-        self._chunks: dict[str, Chunk] | None = None
+        # The saved keyword index read for numpy scoring (keyword.py): None not read, False
+        # absent (an index built before query.json; bm25s reads it then).
+        self._keyword: Any = None
+        self._chunks: Mapping[str, Chunk] | None = None
         self._manifest: dict[str, Any] | None = None
         # The memory-mapped copy of the vectors (flat.py): None not looked for, False absent.
         self._flat: Any = None
@@ -268,6 +271,7 @@ class CorpusIndex(StorageMixin, SearchMixin):
         self._manifest = None
         self._collection = None
         self._bm25 = None
+        self._keyword = None
         self._chunks = None
         self._flat = None
         self._fresh = {}
@@ -321,7 +325,7 @@ class CorpusIndex(StorageMixin, SearchMixin):
             report.seconds = time.perf_counter() - started
             return report
         collection = self._open_collection()
-        chunks = self._load_chunks()
+        chunks = dict(self._load_chunks())  # a copy to change; the table is read-only
         for key in removed + [doc_key(d) for d in changed if doc_key(d) in known]:
             ids = known[key]["chunks"]
             if ids:

@@ -5,7 +5,7 @@ owns storage, sync and locking."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -82,10 +82,13 @@ class SearchMixin:
     def _open_collection(self) -> Any:
         raise NotImplementedError
 
-    def _load_chunks(self) -> dict[str, Chunk]:
+    def _load_chunks(self) -> Mapping[str, Chunk]:
         raise NotImplementedError
 
     def _load_bm25(self) -> None:
+        raise NotImplementedError
+
+    def _keyword_index(self) -> Any:
         raise NotImplementedError
 
     def _flat_dense(self) -> Any:
@@ -146,6 +149,9 @@ class SearchMixin:
         self, query: str, n: int = CANDIDATES
     ) -> tuple[list[tuple[str, float]], int]:
         """The ``n`` best chunks by BM25 with their scores, and how many query terms counted."""
+        keyword = self._keyword_index()
+        if keyword is not None:
+            return keyword.scores(query, n)  # type: ignore[no-any-return]
         import bm25s
 
         self._load_bm25()
@@ -194,15 +200,20 @@ class SearchMixin:
 
     def _chunks_by_doc(self) -> dict[str, list[str]]:
         chunks = self._load_chunks()
-        cached: tuple[dict[str, Chunk], dict[str, list[str]]] | None = getattr(
+        cached: tuple[Mapping[str, Chunk], dict[str, list[str]]] | None = getattr(
             self, "_by_doc", None
         )
         if cached is not None and cached[0] is chunks:
             return cached[1]
+        from crafter.retrieval.chunk_table import ChunkTable
+
         by_doc: dict[str, list[str]] = {}
-        for cid, chunk in chunks.items():
-            by_doc.setdefault(chunk.doc_key, []).append(cid)
-        self._by_doc: tuple[dict[str, Chunk], dict[str, list[str]]] | None = (chunks, by_doc)
+        if isinstance(chunks, ChunkTable):
+            by_doc = chunks.by_doc()
+        else:
+            for cid, chunk in chunks.items():
+                by_doc.setdefault(chunk.doc_key, []).append(cid)
+        self._by_doc: tuple[Mapping[str, Chunk], dict[str, list[str]]] | None = (chunks, by_doc)
         return by_doc
 
     def chunk_vectors(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -321,7 +332,7 @@ class SearchMixin:
         for key in keys[:k]:
             meta = docs[key]
             first, cid = firsts[key]
-            chunk = chunks.get(cid) or _problem_chunk(chunks, key)
+            chunk = chunks.get(cid) or _problem_chunk(chunks, self._chunks_by_doc().get(key, []))
             related, close = scores.get(key, (None, None))
             hits.append(
                 SearchHit(
@@ -338,7 +349,9 @@ class SearchMixin:
     def doc_sections(self, doc_key_: str) -> dict[str, str]:
         """The indexed text of one document, by section (continued sections are joined)."""
         out: dict[str, str] = {}
-        for chunk in self._load_chunks().values():
+        chunks = self._load_chunks()
+        for cid in sorted(self._chunks_by_doc().get(doc_key_, [])):
+            chunk = chunks[cid]
             if chunk.doc_key == doc_key_:
                 name = chunk.section.removesuffix(" (cont.)")
                 out[name] = (out.get(name, "") + " " + chunk.text).strip()
@@ -355,8 +368,8 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def _problem_chunk(chunks: dict[str, Chunk], key: str) -> Chunk | None:
-    mine = sorted((c for c in chunks.values() if c.doc_key == key), key=lambda c: c.chunk_id)
+def _problem_chunk(chunks: Mapping[str, Chunk], ids: Iterable[str]) -> Chunk | None:
+    mine = [chunks[cid] for cid in sorted(ids)]
     return next((c for c in mine if c.section == "Problem"), mine[0] if mine else None)
 
 

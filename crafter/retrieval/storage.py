@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ class StorageMixin:
     """Chunks, BM25 and the flat vectors of the current generation (``data_dir``)."""
 
     chroma_url: str | None
-    _chunks: dict[str, Chunk] | None
+    _chunks: Mapping[str, Chunk] | None
     _bm25: Any
     _bm25_ids: list[str]
+    _keyword: Any
     _flat: Any
     _fresh: dict[str, None]
     _by_doc: Any
@@ -40,26 +42,37 @@ class StorageMixin:
     def _open_collection(self) -> Any:
         raise NotImplementedError
 
-    def _load_chunks(self) -> dict[str, Chunk]:
+    def _load_chunks(self) -> Mapping[str, Chunk]:
+        """Every chunk by id: the lazy table (chunk_table.py) when it matches chunks.jsonl,
+        else the file parsed whole. Read-only; a sync copies it into a dict to change it."""
         if self._chunks is None:
-            path = self.data_dir / "chunks.jsonl"
-            chunks: dict[str, Chunk] = {}
-            if path.is_file():
-                try:
-                    for line in path.read_text(encoding="utf-8").splitlines():
-                        row = json.loads(line)
-                        chunks[row["id"]] = Chunk(
-                            row["id"], row["doc"], row["section"], row["text"], row["prefix"]
-                        )
-                except (OSError, ValueError, KeyError) as exc:
-                    raise IndexError_(
-                        f"the index's chunk store is corrupt ({exc})", hint=REBUILD_HINT
-                    ) from None
-            self._chunks = chunks
+            from crafter.retrieval.chunk_table import read_table
+
+            table = read_table(self.data_dir)
+            self._chunks = table if table is not None else self._parse_chunks()
         return self._chunks
 
-    def _write_chunks(self, chunks: dict[str, Chunk]) -> None:
+    def _parse_chunks(self) -> dict[str, Chunk]:
+        path = self.data_dir / "chunks.jsonl"
+        chunks: dict[str, Chunk] = {}
+        if path.is_file():
+            try:
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    row = json.loads(line)
+                    chunks[row["id"]] = Chunk(
+                        row["id"], row["doc"], row["section"], row["text"], row["prefix"]
+                    )
+            except (OSError, ValueError, KeyError) as exc:
+                raise IndexError_(
+                    f"the index's chunk store is corrupt ({exc})", hint=REBUILD_HINT
+                ) from None
+        return chunks
+
+    def _write_chunks(self, chunks: Mapping[str, Chunk]) -> None:
+        from crafter.retrieval.chunk_table import TABLE, table_text
+
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        ordered = sorted(chunks.values(), key=lambda c: c.chunk_id)
         lines = (
             json.dumps(
                 {
@@ -70,13 +83,17 @@ class StorageMixin:
                     "prefix": c.prefix,
                 }
             )
-            for c in sorted(chunks.values(), key=lambda c: c.chunk_id)
+            for c in ordered
         )
-        atomic_write_text(self.data_dir / "chunks.jsonl", "\n".join(lines) + "\n")
-        self._chunks = chunks
+        text = "\n".join(lines) + "\n" if ordered else ""
+        # The table after the file it describes: a table left from an earlier write no longer
+        # matches the file's digest and is ignored.
+        atomic_write_text(self.data_dir / "chunks.jsonl", text)
+        atomic_write_text(self.data_dir / TABLE, table_text(text.encode("utf-8"), ordered))
+        self._chunks = dict(chunks)
         self._by_doc = None
 
-    def _write_dense(self, chunks: dict[str, Chunk]) -> None:
+    def _write_dense(self, chunks: Mapping[str, Chunk]) -> None:
         """The memory-mapped copy of every chunk's vector (see flat.py) that searches read."""
         from crafter.retrieval.flat import read_flat, write_flat
 
@@ -138,12 +155,38 @@ class StorageMixin:
             shutil.rmtree(tmp)
         retriever.save(str(tmp), show_progress=False)
         (tmp / "ids.json").write_text(json.dumps([c.chunk_id for c in ordered]))
+        from bm25s.tokenization import _infer_stopwords
+
+        from crafter.retrieval.keyword import QUERY_FILE, query_settings
+
+        # How the chunks were tokenised (bm25s.tokenize's defaults with English stopwords), so
+        # a search tokenises its query alike without importing bm25s (see keyword.py).
+        (tmp / QUERY_FILE).write_text(
+            query_settings(list(_infer_stopwords("en")), r"(?u)\b\w\w+\b"), encoding="utf-8"
+        )
         final = self.data_dir / "bm25"
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)
         self._bm25 = retriever
         self._bm25_ids = [c.chunk_id for c in ordered]
+        self._keyword = None
+
+    def _keyword_index(self) -> Any:
+        """The saved keyword index read for numpy scoring (keyword.py), or None when this
+        index was built before ``query.json`` existed: bm25s reads it then (``_load_bm25``)."""
+        if self._keyword is None:
+            from crafter.retrieval.keyword import load_keyword_index
+
+            folder = self.data_dir / "bm25"
+            try:
+                found = load_keyword_index(folder)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise IndexError_(
+                    f"the keyword index at {folder} is unreadable ({exc})", hint=REBUILD_HINT
+                ) from None
+            self._keyword = found if found is not None else False
+        return self._keyword or None
 
     def _load_bm25(self) -> None:
         if self._bm25 is not None:
