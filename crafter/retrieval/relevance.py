@@ -36,7 +36,7 @@ FEATURES = (
 )
 MODEL_FILE = "relevance.json"
 # Pinned by tools/fit_relevance.py when it writes the file.
-MODEL_SHA256 = "1a5a759aa042e8158af61125d5983b20da8bc5f317d9c310cf7511aedd4fab72"
+MODEL_SHA256 = "c0cd7c8aab48472e69b4cfa95ec74a08bae7c185229372b255d10ff34204e9a0"
 
 
 @dataclass(frozen=True)
