@@ -677,3 +677,48 @@ def test_the_call_timeout_is_configurable_for_slow_servers(
     assert run_cli(*args, env={**env, "CRAFTER_TIMEOUT": "10"}).returncode == 0
     bad = run_cli(*args, env={**env, "CRAFTER_TIMEOUT": "soon"})
     assert bad.returncode == 2 and "positive number of seconds" in bad.stderr
+
+
+def test_requests_in_flight_never_exceed_the_concurrency(tmp_path: Path) -> None:
+    # More drafts are worked on than the concurrency (one is checked and written while the next
+    # one's request waits), but the model never sees more than `concurrency` requests at once.
+    make_library(tmp_path, 10)
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+
+    def slow(messages: Sequence[Message], schema: type[Any]) -> Any:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.15)
+        with lock:
+            state["now"] -= 1
+        return _answer(messages, schema)
+
+    report = regen(tmp_path, FakeProvider(default=slow), concurrency=3)
+    assert len(report.drafted) == 10 and not report.failed
+    assert state["peak"] == 3
+
+
+def test_after_ctrl_c_a_draft_waiting_for_a_slot_sends_nothing() -> None:
+    from crafter.pipeline.request_gate import NotSent, RequestGate
+
+    gate = RequestGate(1)
+    sent: list[str] = []
+    with gate:
+        waiter_result: list[str] = []
+
+        def waiter() -> None:
+            try:
+                with gate:
+                    sent.append("late")
+            except NotSent:
+                waiter_result.append("not sent")
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.3)
+        assert gate.waiting == 1
+        gate.close()  # Ctrl-C while the first request is still in flight
+    t.join(5)
+    assert waiter_result == ["not sent"] and sent == []

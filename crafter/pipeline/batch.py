@@ -51,6 +51,7 @@ from crafter.domain.library import (
 from crafter.errors import CrafterError, UsageError
 from crafter.pipeline.draft import DraftRequest, DraftResult, draft_scenario
 from crafter.pipeline.library_drafting import Drafting, SyncIndex, library_drafting
+from crafter.pipeline.request_gate import GatedProvider, NotSent, RequestGate
 from crafter.providers import Choice, Provider, build_provider, resolve_model
 
 JOURNAL_NAME = "regen-journal.jsonl"
@@ -661,6 +662,8 @@ class _Work:
     # under way so that a second Ctrl-C can still wait for answers already paid for.
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     writing: list[int] = field(default_factory=lambda: [0])
+    # Bounds the model requests in flight to the run's concurrency (see request_gate.py).
+    gate: RequestGate = field(default_factory=lambda: RequestGate(1))
 
 
 def _failed(item: PlanItem, exc: BaseException, work: _Work) -> Outcome:
@@ -671,8 +674,9 @@ def _failed(item: PlanItem, exc: BaseException, work: _Work) -> Outcome:
     return outcome
 
 
-def _draft_one(item: PlanItem, work: _Work) -> Outcome:
-    """Draft one scenario (in a drafting thread) and write its file at once, atomically.
+def _draft_one(item: PlanItem, work: _Work) -> Outcome | None:
+    """Draft one scenario (in a drafting thread) and write its file at once, atomically; None
+    when the run was stopped before its first request was sent (it never started).
 
     The write happens in this thread as soon as the model has answered, so a draft that was
     paid for is written even when Ctrl-C has stopped everything else.
@@ -681,8 +685,13 @@ def _draft_one(item: PlanItem, work: _Work) -> Outcome:
     started = time.perf_counter()
     try:
         result = draft_scenario(
-            item.request, work.provider, index=work.drafting.index, rounds=work.drafting.rounds
+            item.request,
+            GatedProvider(work.provider, work.gate),
+            index=work.drafting.index,
+            rounds=work.drafting.rounds,
         )
+    except NotSent:
+        return None
     except Exception as exc:
         return _failed(item, exc, work)
     with work.write_lock:
@@ -746,7 +755,8 @@ def _stop_grace() -> float:
 
 
 class _Pool:
-    """Drafting threads, at most ``size`` at once. They are daemon threads: a model that hangs
+    """Drafting threads, at most ``size`` at once (more than the concurrency: the request gate
+    bounds the model calls; see request_gate.py). They are daemon threads: a model that hangs
     after Ctrl-C cannot hold the process beyond the grace period."""
 
     def __init__(self, size: int, work: _Work) -> None:
@@ -761,12 +771,14 @@ class _Pool:
             self.running += 1
 
         def target() -> None:
+            outcome: Outcome | None
             try:
                 outcome = _draft_one(item, self.work)
             except BaseException as exc:
                 outcome = _failed(item, exc, self.work)
             with self.cond:
-                self.finished.append(outcome)
+                if outcome is not None:
+                    self.finished.append(outcome)
                 self.running -= 1
                 self.cond.notify_all()
 
@@ -806,7 +818,9 @@ def _run_live(
     main, thread) starts no new draft, waits for the ones in flight up to the grace period,
     then re-raises; a second Ctrl-C waits only for writes of answers already received."""
     todo = plan.to_draft
-    pool = _Pool(plan.concurrency, work)
+    # Twice the concurrency in threads: while one draft is checked and written, another's
+    # request already waits at the gate for the next free slot.
+    pool = _Pool(min(len(todo), 2 * plan.concurrency) or 1, work)
     outcomes: list[Outcome] = []
 
     def collect(done: list[Outcome]) -> None:
@@ -825,8 +839,9 @@ def _run_live(
         while pool.running or pool.finished:
             collect(pool.wait(lambda: pool.running == 0))
     except KeyboardInterrupt:
+        work.gate.close()  # drafts waiting for a slot send nothing now
         if on_interrupt is not None:
-            on_interrupt(pool.running)
+            on_interrupt(max(0, pool.running - work.gate.waiting))
         deadline = time.monotonic() + _stop_grace()
         try:
             while pool.running and time.monotonic() < deadline:
@@ -860,12 +875,18 @@ class RegenSession:
         removed = remove_stale_temp_files(self.plan.library) if self.plan.resumed else 0
         started = time.perf_counter()
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crafter-regen-write")
-        if self.plan.to_draft:
-            from crafter.pipeline.warmup import warm_lint
+        from crafter.pipeline.warmup import warm_lint
 
-            warm_lint()  # loads while the first requests wait for the model
         try:
-            work = _Work(self.provider, self.plan.drafting, journal, run, writer)
+            work = _Work(
+                self.provider,
+                self.plan.drafting,
+                journal,
+                run,
+                writer,
+                # The lint data loads while the first requests wait for the model, not before.
+                gate=RequestGate(self.plan.concurrency, on_first=warm_lint),
+            )
             outcomes = _run_live(self.plan, work, on_progress, on_interrupt)
         finally:
             writer.shutdown(wait=False)
