@@ -145,11 +145,15 @@ def test_cli_reports_a_broken_exemplar_file_with_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_the_result_cache_reuses_unchanged_files_and_no_cache_skips_it(tmp_path: Path) -> None:
+def test_the_result_cache_reuses_unchanged_files_and_no_cache_skips_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cache of its own: the entries poisoned below must not leak into other tests' runs.
+    monkeypatch.setenv("CRAFTER_CACHE_DIR", str(tmp_path / "cache"))
     q = tmp_path / "q.md"
     q.write_text("Design a recommendation system.\n")
     first = lint_paths([str(q)], DAY, exposure=None)
-    cache = Path(__import__("os").environ["CRAFTER_CACHE_DIR"]) / "lint"
+    cache = tmp_path / "cache" / "lint"
     stored = list(cache.rglob("*.json"))
     assert stored
     again = lint_paths([str(q)], DAY, exposure=None)

@@ -40,9 +40,19 @@ class Segment:
     line: int | None = None
     # Checks match lowercased text with case-sensitive patterns: about 2.5x faster than re.I.
     low: str = field(init=False, repr=False)
+    # Worked out once per segment and shared by the checks (see semantic/checks.py): the
+    # sentences worth judging by meaning, and the lowercased text with its spaces collapsed.
+    sentences: list[tuple[int, str]] | None = field(default=None, init=False, repr=False)
+    _flat_low: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.low = self.text.lower()
+
+    @property
+    def flat_low(self) -> str:
+        if self._flat_low is None:
+            self._flat_low = " ".join(self.low.split())
+        return self._flat_low
 
     def where(self, pos: int) -> str:
         """The location of character ``pos`` of this segment."""

@@ -24,8 +24,7 @@ class Pair:
     shingles: float
 
 
-def _overlap(x: str, y: str) -> float:
-    gx, gy = shingles(content_tokens(x)), shingles(content_tokens(y))
+def _overlap(gx: set[str], gy: set[str]) -> float:
     return len(gx & gy) / max(1, min(len(gx), len(gy)))
 
 
@@ -43,33 +42,48 @@ def near_duplicates(probes: Sequence[str]) -> list[Pair]:
     floor = r.duplicate_cos - 0.08
     a_idx, b_idx = np.nonzero(np.triu(sims >= floor, k=1))
     pairs = []
+    grams_of: dict[int, set[str]] = {}  # each probe's shingles, computed once
+
+    def grams_for(i: int) -> set[str]:
+        if i not in grams_of:
+            grams_of[i] = shingles(content_tokens(probes[i]))
+        return grams_of[i]
+
     for a, b in zip(a_idx.tolist(), b_idx.tolist(), strict=True):
         cos = float(sims[a, b])
-        grams = _overlap(probes[a], probes[b])
+        grams = _overlap(grams_for(a), grams_for(b))
         if cos >= r.duplicate_cos or grams >= r.duplicate_shingles:
             pairs.append(Pair(a, b, cos, grams))
     return sorted(pairs, key=lambda p: -p.cos)
 
 
+# One warning per scenario names its closest near-duplicates, at most this many, and counts the rest.
+SHOWN = 3
+
+
 def report_duplicates(results: Sequence[FileResult]) -> None:
     """Add a ``duplicate`` warning to each scenario that nearly duplicates another one linted."""
     scenarios = [r for r in results if r.kind == "scenario" and r.probe]
-    for pair in near_duplicates([r.probe for r in scenarios]):
-        for me, other in (
-            (scenarios[pair.a], scenarios[pair.b]),
-            (scenarios[pair.b], scenarios[pair.a]),
-        ):
-            me.findings.append(
-                Finding(
-                    CHECK, "warning",
-                    f"near-duplicate of {other.path} in the same library: the loop would ask the "
-                    "same thing twice",
-                    evidence=f"{me.probe[:100]} ~ {other.probe[:100]} (similarity {pair.cos:.2f})",
-                    location="title",
-                    suggestion="retire one of them, or move one to an adjacent need (another user, "
-                    "another decision) so each scenario measures something the other does not",
-                )
-            )  # fmt: skip
+    others: dict[int, list[tuple[int, float]]] = {}
+    for pair in near_duplicates([r.probe for r in scenarios]):  # most similar first
+        others.setdefault(pair.a, []).append((pair.b, pair.cos))
+        others.setdefault(pair.b, []).append((pair.a, pair.cos))
+    for i, found in sorted(others.items()):
+        me = scenarios[i]
+        closest, cos = scenarios[found[0][0]], found[0][1]
+        names = ", ".join(str(scenarios[j].path) for j, _ in found[:SHOWN])
+        more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+        me.findings.append(
+            Finding(
+                CHECK, "warning",
+                f"near-duplicate of {names}{more} in the same library: the loop would ask the "
+                "same thing twice",
+                evidence=f"{me.probe[:100]} ~ {closest.probe[:100]} (similarity {cos:.2f})",
+                location="title",
+                suggestion="retire one of them, or move one to an adjacent need (another user, "
+                "another decision) so each scenario measures something the other does not",
+            )
+        )  # fmt: skip
 
 
 def similar_to_seed(seed: str, probes: Sequence[str]) -> list[tuple[int, float]]:

@@ -16,6 +16,7 @@ each probe is embedded once (memory, then a small disk cache keyed by the text's
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -185,6 +186,13 @@ class ExposureIndex:
 
     def __len__(self) -> int:
         return len(self.prompts)
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """A digest of the prompts (the lint result cache keys on it)."""
+        import hashlib
+
+        return hashlib.sha256("\n".join(p.text for p in self.prompts).encode()).hexdigest()[:16]
 
     def words(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per prompt: the IDF-weighted share of its content words found in ``tokens``, and the

@@ -176,6 +176,15 @@ class FastPattern:
         self.literals, self.unanchored = anchors if anchors else ((), ())
         self.anchored = bool(anchors) and not self.unanchored
 
+    def may_match(self, text: str) -> bool:
+        """False only when no substring of ``text`` can match: a required word or every literal
+        a match must start with is absent from it (a quick screen before many searches)."""
+        if self.requires and not any(w in text for w in self.requires):
+            return False
+        if not self.anchored or not self.literals:
+            return True
+        return any(lit in text for lit in self.literals)
+
     def search(self, text: str) -> re.Match[str] | None:
         if self.requires and not any(w in text for w in self.requires):
             return None

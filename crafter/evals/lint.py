@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -381,7 +380,7 @@ def _exposure_id() -> str:
     index = exposure.active()
     if index is None:
         return "off"
-    return hashlib.sha256("\n".join(p.text for p in index.prompts).encode()).hexdigest()[:16]
+    return index.identity
 
 
 # Below this many files a process pool costs more than it saves.

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from crafter.evals.document import LintDoc, Segment
 from crafter.evals.findings import Finding, Severity, excerpt
-from crafter.evals.knowledge import Knowledge
+from crafter.evals.knowledge import FastPattern, Knowledge
 from crafter.evals.semantic.detector import Verdict, describe, detector
 
 MAX_PASSAGES = 200
@@ -29,10 +29,10 @@ _NAME_DROP = re.compile(
 )
 
 
-def passages(segs: list[Segment]) -> Iterator[tuple[Segment, int, str]]:
-    """(segment, offset, sentence) for each sentence worth judging, headers left out."""
-    count = 0
-    for seg in segs:
+def _sentences(seg: Segment) -> list[tuple[int, str]]:
+    """(offset, sentence) for each sentence of ``seg`` worth judging; split once per segment."""
+    if seg.sentences is None:
+        found = []
         for m in _SENTENCE.finditer(seg.text):
             sent = " ".join(m.group(0).split())
             n = len(sent.split())
@@ -40,7 +40,25 @@ def passages(segs: list[Segment]) -> Iterator[tuple[Segment, int, str]]:
                 continue
             if n < 10 and not sent.rstrip().endswith((".", "?", "!", ";", ":")):
                 continue  # a title line, not a sentence
-            yield seg, m.start(), sent
+            found.append((m.start(), sent))
+        seg.sentences = found
+    return seg.sentences
+
+
+def passages(
+    segs: list[Segment], unless: FastPattern | None = None
+) -> Iterator[tuple[Segment, int, str]]:
+    """(segment, offset, sentence) for each sentence worth judging, headers left out; with
+    ``unless``, sentences it matches (lowercased) are left out too."""
+    count = 0
+    for seg in segs:
+        # One look at the whole segment rules out most of them: when the pattern cannot match
+        # anywhere in it, it matches none of its sentences.
+        screen = unless is not None and unless.may_match(seg.flat_low)
+        for pos, sent in _sentences(seg):
+            if screen and unless is not None and unless.search(sent.lower()):
+                continue
+            yield seg, pos, sent
             count += 1
             if count >= MAX_PASSAGES:
                 return
@@ -79,10 +97,7 @@ def segments(doc: LintDoc, part: str) -> list[Segment]:
 
 
 def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
-    found = [
-        p for p in passages([s for s in doc.segments if s.part != "trap"])
-        if not k.background.search(p[2].lower())
-    ]  # fmt: skip
+    found = list(passages([s for s in doc.segments if s.part != "trap"], unless=k.background))
     hits = _judge("rederive", found)
     if not hits:
         return []
@@ -102,9 +117,7 @@ def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
 
 def staleness(doc: LintDoc, k: Knowledge) -> list[Finding]:
     for part in ("answer", "prompt"):
-        found = [
-            p for p in passages(segments(doc, part)) if not k.history_cues.search(p[2].lower())
-        ]
+        found = list(passages(segments(doc, part), unless=k.history_cues))
         hits = _judge("staleness", found)
         if hits:
             i, verdict = hits[0]
