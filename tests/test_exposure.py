@@ -204,3 +204,58 @@ def test_crafter_new_warns_before_drafting_a_duplicate_seed(tmp_path: Path) -> N
     out = run_cli("new", seed, "--library", str(lib), "--no-research", "--rounds", "0")
     assert out.returncode == 0, out.stderr
     assert "nearly duplicates scenario-good-dating-message-nudge.yaml" in out.stderr
+
+
+def test_a_missing_or_malformed_exemplar_or_rule_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crafter.errors import UsageError
+    from crafter.evals import exposure_model
+
+    bad = tmp_path / "exemplars.yaml"
+    monkeypatch.setattr(exposure_model, "exemplars_path", lambda: bad)
+    for text, expected in (
+        (None, "exemplar file missing"),
+        ("exemplars: [", "unreadable"),
+        ("exemplars:\n  - copies: [a]\n", "needs a 'prompt' id"),
+        ("exemplars:\n  - prompt: x\n    twists: 3\n", "twists must be texts"),
+    ):
+        if text is not None:
+            bad.write_text(text)
+        exposure_model.load_exemplars.cache_clear()
+        with pytest.raises(UsageError, match=expected) as info:
+            exposure_model.load_exemplars()
+        assert str(bad) in info.value.message
+    exposure_model.load_exemplars.cache_clear()
+    rule = tmp_path / "rule.yaml"
+    rule.write_text("model: {features: [best]}\nthresholds: {}\n")
+    monkeypatch.setattr(exposure_model, "rule_path", lambda: rule)
+    exposure_model.model.cache_clear()
+    with pytest.raises(UsageError, match="rule file .* is malformed"):
+        exposure_model.model()
+    exposure_model.model.cache_clear()
+
+
+def test_twists_keep_a_same_domain_scenario_from_reading_as_a_copy() -> None:
+    # The bundled exemplars: a disguised home-feed video recommender is a copy; a video
+    # platform's re-upload detection shares the words but not the problem.
+    index = exposure.index_for()
+    copy, _ = index.match(
+        exposure.probe_of(
+            "Home screen picks for ClipStream.",
+            "ClipStream hosts millions of user-uploaded videos and 200M monthly viewers. When "
+            "someone opens the app we show a personalised grid of videos chosen to maximise "
+            "long-term watch time. Design the system that picks and orders them.",
+        )
+    )
+    twist, _ = index.match(
+        exposure.probe_of(
+            "Catching re-uploaded clips.",
+            "Rights holders complain that users re-upload clips of their TV shows to our video "
+            "platform, cropped or mirrored. Design a system that detects these re-uploads at "
+            "upload time.",
+        )
+    )
+    assert copy and copy[0].prompt.id == "video-recommendations"
+    assert not twist or twist[0].chance < exposure.rule().warn_at
+    assert copy[0].chance > (twist[0].chance if twist else 0.0) + 0.2

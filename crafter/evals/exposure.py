@@ -1,17 +1,14 @@
 """The exposure check: is the candidate-facing part a near-copy of a widely published prompt?
 
-Meaning and wording together. For the candidate-facing probe (a scenario's title, seed and the
-opening of its premise; a prose question's opening) and every prompt in the index:
-
-- ``cos``: MiniLM cosine between the probe and the prompt's title + gist;
-- ``words``: how much of the prompt's content words (IDF-weighted) the probe contains;
-- ``shingles``: how many of the prompt's word 2- and 3-grams the probe contains.
-
-A logistic rule over the three (weights and thresholds in ``evals/exposure/rule.yaml``, fitted on
-``evals/exposure/calibration.yaml`` by ``benchmarks/exposure.py --calibrate``) gives the chance that
-the probe is a near-copy. The words feature costs microseconds (a column sum over a prompt x word
-matrix); MiniLM runs only when some prompt shares enough wording to matter (``gate_words``), and
-each probe is embedded once (memory, then a small disk cache keyed by the text's hash).
+Meaning and wording together. The candidate-facing probe (a scenario's title, seed and the opening
+of its premise; a prose question's opening) is compared with every prompt in the index, and with
+each prompt's exemplars: near-copies that disguise the same problem and twists that keep the
+domain but change the problem (``evals/exposure/exemplars.yaml``). Eight features of each leading
+prompt (see ``exposure_model.py``: closeness to its copies against its twists, the share of copies
+among the nearest exemplars, shared content words and word 2/3-grams) go into a logistic model
+fitted on ``evals/exposure/calibration*.yaml`` (``benchmarks/exposure.py --calibrate``); its
+weights and thresholds are in ``evals/exposure/rule.yaml``. Vectors come from the static MiniLM
+table, so a probe costs microseconds and no model runs while linting.
 """
 
 from __future__ import annotations
@@ -23,13 +20,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import yaml
-
+from crafter.evals import exposure_model
 from crafter.evals.exposure_data import ExposureList, PublishedPrompt, combine
 from crafter.evals.findings import Finding
-from crafter.resources import data_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,53 +89,20 @@ def doc_probe(doc: LintDoc) -> str:
     return probe_of("", *[s.text for s in doc.segments if s.part == "prompt"][:6])
 
 
-@dataclass(frozen=True)
-class Rule:
-    bias: float
-    cos: float
-    words: float
-    shingles: float
-    explained: float
-    warn_at: float
-    # A probe whose own content the prompt explains less than this adds its own specifics:
-    # a twisted scenario, not a copy, however close the topic.
-    min_explained: float
-    domain_cos: float
-    gate_words: float
-    duplicate_cos: float
-    duplicate_shingles: float
-
-    def chance(self, cos: Any, words: Any, grams: Any, explained: Any) -> Any:
-        """The near-copy probability for feature values (floats or numpy arrays)."""
-        import numpy as np
-
-        z = (
-            self.bias + self.cos * cos + self.words * words + self.shingles * grams
-            + self.explained * explained
-        )  # fmt: skip
-        return np.where(np.asarray(explained) >= self.min_explained, 1.0 / (1.0 + np.exp(-z)), 0.0)
-
-
-@cache
-def rule() -> Rule:
-    raw = yaml.safe_load((data_dir("evals") / "exposure" / "rule.yaml").read_text("utf-8"))
-    w, t = raw["weights"], raw["thresholds"]
-    return Rule(
-        float(w["bias"]), float(w["cos"]), float(w["words"]), float(w["shingles"]),
-        float(w["explained"]),
-        float(t["warn_at"]), float(t["min_explained"]), float(t["domain_cos"]), float(t["gate_words"]),
-        float(t["duplicate_cos"]), float(t["duplicate_shingles"]),
-    )  # fmt: skip
+def rule() -> exposure_model.Model:
+    """The calibrated model and thresholds (``evals/exposure/rule.yaml``)."""
+    return exposure_model.model()
 
 
 @dataclass(frozen=True)
 class Match:
     prompt: PublishedPrompt
     chance: float
-    cos: float
+    cos: float  # static cosine to the prompt's closest positive (its text or a copy)
     words: float
     shingles: float
     explained: float
+    margin: float = 0.0  # cos minus the closest twist
 
 
 class ExposureIndex:
@@ -180,6 +142,7 @@ class ExposureIndex:
         self._unknown_idf = float(np.log(n + 1) + 1.0)
         self._grams = [shingles(t) for t in toks]
         self._vectors: np.ndarray | None = None
+        self._table: exposure_model.ExemplarTable | None = None
         self.by_domain: dict[str, int] = {}
         for p in self.prompts:
             self.by_domain[p.domain] = self.by_domain.get(p.domain, 0) + 1
@@ -219,36 +182,39 @@ class ExposureIndex:
             self._vectors = prompt_vectors([p.text for p in self.prompts])
         return self._vectors
 
-    def match(self, probe: str, *, top: int = 3) -> tuple[list[Match], bool]:
-        """The best matches for ``probe`` (by near-copy chance) and whether it was embedded."""
+    def table(self) -> exposure_model.ExemplarTable:
+        if self._table is None:
+            self._table = exposure_model.ExemplarTable(
+                [p.id for p in self.prompts], [p.text for p in self.prompts]
+            )
+        return self._table
+
+    def match(self, probe: str, *, top: int = 3) -> tuple[list[Match], float]:
+        """The best matches for ``probe`` (by near-copy chance), and its cosine to the nearest
+        exemplar or prompt of all (what the same-domain info looks at)."""
         import numpy as np
 
         if not self.prompts:
-            return [], False
-        r = rule()
+            return [], -1.0
+        model = rule()
+        table = self.table()
         tokens = content_tokens(probe)
         words, explained = self.words(tokens)
-        if float(words.max(initial=0.0)) < r.gate_words:
-            return [], False  # no prompt shares enough wording: not worth embedding
-        from crafter.evals.exposure_vectors import embed_probes
-
-        cos = self.vectors() @ embed_probes([probe])[0]
+        sims = table.similarities(probe)
+        feats, extra = table.features(sims, words, explained)
         # Shingles only for the prompts that can matter (sets are the costly part).
         k = min(len(self.prompts), max(top, 12))
-        lead = np.argpartition(-(r.cos * cos + r.words * words + r.explained * explained), k - 1)[
-            :k
-        ]
-        grams = np.zeros(len(self.prompts), dtype=np.float32)
-        grams[lead] = self.grams(tokens, [int(j) for j in lead])
-        chance = r.chance(cos, words, grams, explained)
-        best = sorted(lead.tolist(), key=lambda j: -chance[j])[:top]
+        lead = np.argpartition(-(feats[:, 0] + words), k - 1)[:k]
+        feats[lead, 6] = self.grams(tokens, [int(j) for j in lead])
+        chance = {int(j): model.chance(feats[j].tolist()) for j in lead}
+        best = sorted(chance, key=lambda j: -chance[j])[:top]
         return [
             Match(
-                self.prompts[j], float(chance[j]), float(cos[j]), float(words[j]),
-                float(grams[j]), float(explained[j]),
+                self.prompts[j], chance[j], float(feats[j, 0]), float(words[j]),
+                float(feats[j, 6]), float(explained[j]), float(feats[j, 1]),
             )
             for j in best
-        ], True  # fmt: skip
+        ], float(extra["nearest_cos"])  # fmt: skip
 
 
 _DEFAULT: dict[tuple[str, ...], ExposureIndex] = {}
@@ -300,7 +266,7 @@ def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
     findings: list[Finding] = []
     if not probe.strip():
         return findings
-    matches, _ = index.match(probe)
+    matches, nearest = index.match(probe)
     if not matches:
         return findings
     best, r = matches[0], rule()
@@ -312,20 +278,20 @@ def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
                 f"near-copy of a widely published prompt: {p.title!r} ({_sources(p)}); "
                 "candidates may have rehearsed its published walkthrough",
                 evidence=f"{probe[:140]} ~ {p.gist[:140]} (similarity {best.cos:.2f}, "
-                f"shared wording {best.words:.2f})",
+                f"shared wording {best.words:.2f}, chance {best.chance:.2f})",
                 location=location, suggestion=FIX,
             )
         )  # fmt: skip
         return findings
     near = max(matches, key=lambda m: m.cos)
-    if near.cos >= r.domain_cos:
+    if nearest >= r.domain_cos:
         p = near.prompt
         findings.append(
             Finding(
                 CHECK, "info",
                 f"shares its domain ({p.domain}) with {index.by_domain.get(p.domain, 1)} published "
                 f"prompt(s); nearest: {p.title!r} ({p.count} source(s)), not a copy",
-                evidence=f"similarity {near.cos:.2f}", location=location,
+                evidence=f"similarity {nearest:.2f}", location=location,
                 suggestion="keep the specifics that set it apart; if a candidate starts reciting "
                 f"the published walkthrough, probe what differs here. To go further: {FIX}",
             )

@@ -60,6 +60,7 @@ class StaticEmbedder:
             raise UsageError(f"semantic lint table {table_path} is not valid: {problem}",
                              hint=_REBUILD)  # fmt: skip
         rows = int(meta["rows"])
+        self.identity = str(meta.get("sha256", ""))  # names this table in caches derived from it
         self.table = np.frombuffer(data, dtype=np.int8).reshape(rows, DIMENSIONS)
         self.scales = np.asarray(meta["scales"], dtype=np.float32)
         self.weights = np.asarray(meta["weights"], dtype=np.float32)

@@ -1,0 +1,234 @@
+"""What the exposure check knows beyond the prompt list: exemplars and the calibrated model.
+
+Sentence vectors tell a domain apart, not a problem: "recommend videos for the home page" and
+"detect re-uploaded clips" sit close together. ``evals/exposure/exemplars.yaml`` therefore holds,
+per published prompt, near-copies (the same problem disguised) and twists (the same domain, a
+different problem). A probe is compared with every prompt's own text, its copies and its twists
+(static MiniLM vectors, see semantic/static.py: microseconds a probe, no model run), and eight
+features of the best-matching prompt go into a logistic model whose weights, standardisation and
+thresholds are in ``evals/exposure/rule.yaml`` (fitted by ``benchmarks/exposure.py --calibrate``
+on the calibration sets, never on a blind set):
+
+- ``best``: cosine to the prompt's closest positive (its own text or a copy);
+- ``margin``: ``best`` minus the closest twist of any prompt;
+- ``own_margin``: ``best`` minus the prompt's own closest twist (any prompt's when it has none);
+- ``vote``: the share of positives among the probe's 7 nearest exemplars;
+- ``words``, ``explained``, ``shingles``: wording shared with the prompt (see exposure.py);
+- ``prompt_cos``: cosine to the nearest prompt text of all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from crafter.errors import UsageError
+from crafter.resources import data_dir
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FEATURES = (
+    "best", "margin", "own_margin", "vote", "words", "explained", "shingles", "prompt_cos",
+)  # fmt: skip
+NEIGHBOURS = 7
+_MAX_ITEMS = 64  # per prompt and kind: a bound on what a hand-edited file can make us embed
+_MAX_CHARS = 2_000
+
+
+def exemplars_path() -> Path:
+    return data_dir("evals") / "exposure" / "exemplars.yaml"
+
+
+def rule_path() -> Path:
+    return data_dir("evals") / "exposure" / "rule.yaml"
+
+
+@cache
+def load_exemplars() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """prompt id -> (copies, twists). A missing or malformed file is a UsageError naming it."""
+    path = exemplars_path()
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"exposure exemplar file missing: {path}", hint="reinstall crafter or restore the file"
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"exposure exemplar file {path} is unreadable: {exc}") from None
+    items = raw.get("exemplars") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        raise UsageError(f"{path}: expected a mapping with an 'exemplars' list")
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
+            raise UsageError(f"{path}: exemplar {n} needs a 'prompt' id")
+        lists = []
+        for key in ("copies", "twists"):
+            value = item.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"{path}: exemplar {n} ({item['prompt']}): {key} must be texts")
+            lists.append(tuple(v[:_MAX_CHARS] for v in value[:_MAX_ITEMS]))
+        out[item["prompt"]] = (lists[0], lists[1])
+    return out
+
+
+@dataclass(frozen=True)
+class Model:
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    warn_at: float
+    domain_cos: float
+    duplicate_cos: float
+    duplicate_shingles: float
+
+    def chance(self, features: Sequence[float]) -> float:
+        z = self.bias + sum(
+            w * (x - m) / s
+            for w, x, m, s in zip(self.weights, features, self.mean, self.scale, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@cache
+def model() -> Model:
+    path = rule_path()
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        m, t = raw["model"], raw["thresholds"]
+        names = tuple(m["features"])
+        if names != FEATURES:
+            raise ValueError(f"features {names} are not {FEATURES}")
+        vectors = [tuple(float(v) for v in m[k]) for k in ("mean", "scale", "weights")]
+        if any(len(v) != len(FEATURES) for v in vectors) or min(vectors[1]) <= 0:
+            raise ValueError("mean, scale and weights need one positive-scale value a feature")
+        return Model(
+            vectors[0], vectors[1], vectors[2], float(m["bias"]),
+            float(t["warn_at"]), float(t["domain_cos"]),
+            float(t["duplicate_cos"]), float(t["duplicate_shingles"]),
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise UsageError(f"exposure rule file missing: {path}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"exposure rule file {path} is malformed: {exc}") from None
+
+
+def _table_vectors(texts: list[str]) -> np.ndarray:
+    """Unit static vectors of ``texts``, kept in the cache folder between runs (embedding the
+    1,700 bundled texts takes about 0.9 s; reading them back a few milliseconds). The file is
+    named by a digest of the texts and of the static table, and must be exactly the right size."""
+    import hashlib
+    import os
+
+    import numpy as np
+
+    from crafter.evals.semantic.static import shared_static
+
+    if not texts:
+        return np.zeros((0, 384), np.float32)
+    static = shared_static()
+    digest = hashlib.sha256(static.identity.encode())
+    for t in texts:
+        digest.update(b"\0" + t.encode("utf-8"))
+    path: Path | None = None
+    if os.environ.get("CRAFTER_EXPOSURE_CACHE", "1") != "0":
+        from crafter.resources import cache_root
+
+        path = cache_root() / "exposure" / f"table-{digest.hexdigest()[:24]}.f16"
+        try:
+            data = path.read_bytes()
+            if len(data) == len(texts) * 384 * 2:
+                return np.frombuffer(data, dtype="<f2").astype(np.float32).reshape(-1, 384)
+        except OSError:
+            pass
+    vectors = static.embed(texts)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = (vectors / np.clip(norms, 1e-9, None)).astype("<f2")
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(unit.tobytes())
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only cache only costs the embedding next time
+    # The rounded vectors either way, so a cached run and a fresh one score alike.
+    return np.asarray(unit, dtype=np.float32)
+
+
+class ExemplarTable:
+    """Every prompt's text, copies and twists as unit static vectors, with their owner and kind."""
+
+    def __init__(self, prompt_ids: Sequence[str], prompt_texts: Sequence[str]) -> None:
+        import numpy as np
+
+        known = load_exemplars()
+        # Each prompt's rows together (its text, then copies, then twists), so one reduceat
+        # per probe gives every prompt's best positive and best twist.
+        texts: list[str] = []
+        owner: list[int] = []
+        positive: list[bool] = []
+        starts: list[int] = []
+        text_rows: list[int] = []
+        for j, (pid, text) in enumerate(zip(prompt_ids, prompt_texts, strict=True)):
+            copies, twists = known.get(pid, ((), ()))
+            starts.append(len(texts))
+            text_rows.append(len(texts))
+            texts += [text, *copies, *twists]
+            owner += [j] * (1 + len(copies) + len(twists))
+            positive += [True] * (1 + len(copies)) + [False] * len(twists)
+        self.count = len(prompt_texts)
+        self.owner = np.asarray(owner, dtype=np.int64)
+        self.positive = np.asarray(positive, dtype=bool)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.text_rows = np.asarray(text_rows, dtype=np.int64)
+        self.has_twists = np.zeros(self.count, dtype=bool)
+        self.has_twists[self.owner[~self.positive]] = True
+        self.vectors = _table_vectors(texts)
+
+    def similarities(self, probe: str) -> np.ndarray:
+        import numpy as np
+
+        from crafter.evals.semantic.static import shared_static
+
+        q = shared_static().embed([probe])[0]
+        norm = float((q @ q) ** 0.5)
+        return np.asarray(self.vectors @ (q / max(norm, 1e-9)))
+
+    def features(
+        self, s: np.ndarray, words: np.ndarray, explained: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Per prompt, the features that do not need shingles (those are filled in for the few
+        leading prompts); and the probe-wide values."""
+        import numpy as np
+
+        n = self.count
+        if n == 0:
+            return np.zeros((0, len(FEATURES))), {"nearest_cos": -1.0}
+        pos = np.where(self.positive, s, -1.0)
+        neg = np.where(self.positive, -1.0, s)
+        best = np.maximum.reduceat(pos, self.starts)
+        own_neg = np.maximum.reduceat(neg, self.starts)
+        global_neg = float(neg.max(initial=-1.0))
+        own_neg = np.where(self.has_twists, own_neg, global_neg)
+        k = min(NEIGHBOURS, len(s))
+        top = np.argpartition(-s, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
+        vote = float(self.positive[top].mean()) if k else 0.0
+        prompt_cos = float(s[self.text_rows].max(initial=-1.0))
+        feats = np.zeros((n, len(FEATURES)))
+        feats[:, 0] = best
+        feats[:, 1] = best - global_neg
+        feats[:, 2] = best - own_neg
+        feats[:, 3] = vote
+        feats[:, 4] = words
+        feats[:, 5] = explained
+        feats[:, 7] = prompt_cos
+        return feats, {"nearest_cos": float(s.max(initial=-1.0))}
