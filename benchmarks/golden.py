@@ -1,6 +1,7 @@
 """The golden suite's precision and recall per check for every set: the tuned cases, the two
 holdouts (tuned on since), all three together (what tests/test_golden.py holds to the floors), and
-blind3, written blind and never tuned on (its before-tuning score: evals/blind3/SCORE-BEFORE-TUNING.txt).
+blind3 (written blind; its before-tuning score is in evals/blind3/SCORE-BEFORE-TUNING.txt, looked at
+since) and blind4 (written blind in the third session; scored once: evals/blind4/SCORE-BEFORE-TUNING.txt).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -14,13 +15,15 @@ from crafter.resources import data_dir
 def main() -> None:
     evals = data_dir("evals")
     cases, holdout, holdout2 = evals / "cases", evals / "holdout", evals / "holdout2"
-    blind3 = evals / "blind3"  # never tuned on: its pre-tuning score is in SCORE-BEFORE-TUNING.txt
+    blind3 = evals / "blind3"  # its pre-tuning score is in SCORE-BEFORE-TUNING.txt
+    blind4 = evals / "blind4"  # never tuned on: scored once (SCORE-BEFORE-TUNING.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
         ("holdout2", [holdout2]),
         ("all tuned", [cases, holdout, holdout2]),
         ("blind3", [blind3]),
+        ("blind4", [blind4]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")
