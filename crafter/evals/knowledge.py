@@ -279,6 +279,7 @@ class Knowledge:
     rederive_suggestion: str
     systems: tuple[FastPattern, ...]
     ml: tuple[FastPattern, ...]
+    ml_mentions: tuple[FastPattern, ...]
     stages: dict[str, FastPattern]
     narrowing: FastPattern
     generic: tuple[FastPattern, ...]
@@ -323,6 +324,7 @@ def knowledge() -> Knowledge:
         rederive_suggestion=" ".join(str(red["suggestion"]).split()),
         systems=tuple(FastPattern(p) for p in voc["systems"]),
         ml=tuple(FastPattern(p) for p in voc["ml"]),
+        ml_mentions=tuple(FastPattern(p) for p in voc.get("ml_mentions", [])),
         stages={name: _rx(pats) for name, pats in voc["stages"].items()},
         narrowing=_rx(voc["narrowing"], re.M),
         generic=tuple(FastPattern(p) for p in voc["generic"]),

@@ -215,7 +215,7 @@ def _looks_like_a_question(text: str) -> bool:
     log is not: most of its lines hold fewer than two plain words."""
     k = knowledge()
     low = text[:200_000].lower()
-    if not any(p.search(low) for p in (*k.question_words, *k.ml, *k.systems)):
+    if not any(p.search(low) for p in (*k.question_words, *k.ml, *k.ml_mentions, *k.systems)):
         return False
     lines = [line for line in low.splitlines()[:2000] if line.strip()]
     prose = sum(1 for line in lines if sum(_is_word(w) for w in line.split()[:50]) >= 2)

@@ -11,6 +11,7 @@ CRAFTER_LINT_CACHE=0) turns it off.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -35,12 +36,24 @@ def folder() -> Path | None:
     return cache_root() / "lint"
 
 
+@functools.cache
+def code_version() -> str:
+    """A digest of the checks' own code (crafter/evals/**.py): a result found by other code is
+    not reused, whether crafter was upgraded or edited in place."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def key(raw: bytes, suffix: str, as_of: dt.date, slot: int | None, exposure: str) -> str:
     from crafter.evals.semantic.exemplars import knowledge_version
 
     digest = hashlib.sha256(raw)
     for part in (
         FORMAT,
+        code_version(),
         suffix.lower(),
         knowledge_version(),
         as_of.isoformat(),

@@ -203,15 +203,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 suggestion="replace it with this company's facts or your prepared answer",
             )
         )  # fmt: skip
-    if doc.scenario is not None and len(doc.scenario.hooks) < 3:
-        findings.append(
-            Finding(
-                "vagueness", "warning",
-                f"only {len(doc.scenario.hooks)} hook(s): too little to force design decisions",
-                location="hooks",
-                suggestion="add hooks from the domain: data limits, error costs, scale, policy",
-            )
-        )  # fmt: skip
+    few_hooks = doc.scenario is not None and len(doc.scenario.hooks) < 3
     text = doc.text
     # What the candidate designs around: the prompt, and the facts the interviewer holds for
     # them (a scenario's context, data and prepared answers; a prose file's "if asked" notes).
@@ -235,6 +227,22 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
         )
         if not present
     ]
+    if few_hooks and doc.scenario is not None:
+        # Few hooks in a premise full of specifics (numbers, data, users, constraints) still
+        # give the candidate decisions to make: a note, not a warning.
+        thin = not doc.scenario.hooks or concreteness < 5
+        hook_finding = (
+            Finding(
+                "vagueness", "warning" if thin else "info",
+                f"only {len(doc.scenario.hooks)} hook(s): too little to force design decisions"
+                if thin
+                else f"only {len(doc.scenario.hooks)} hook(s); the premise's specifics carry it",
+                location="hooks",
+                suggestion="add hooks from the domain: data limits, error costs, scale, policy",
+            )
+        )  # fmt: skip
+    else:
+        thin, hook_finding = False, None
     first_line = next(iter(_segments(doc)), None)
     location = first_line.location if first_line else ""
     prompt = doc.prompt
@@ -255,7 +263,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 suggestion="start from a real user need: who is served, what data exists, scale and the cost of errors",
             )
         )  # fmt: skip
-    elif not findings and (numbers == 0 or concreteness <= (3 if numbers < 2 else 2)):
+    elif not findings and not thin and (numbers == 0 or concreteness <= (3 if numbers < 2 else 2)):
         severity = "error" if concreteness <= 2 or words < 25 else "warning"
         # The meaning of the prompt can clear a lexical miss: specific wording with few numbers
         # (a named user, a named constraint) reads unlike every vague exemplar.
@@ -273,6 +281,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
             )  # fmt: skip
     elif (
         not findings
+        and not thin
         and verdict is not None
         and verdict.probability >= verdict_threshold()
         and (
@@ -288,6 +297,8 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 suggestion="add product context, numbers (volume, latency, money), the data that exists and its limits",
             )
         )  # fmt: skip
+    if hook_finding is not None:
+        findings.append(hook_finding)
     return findings, scores
 
 
@@ -433,19 +444,27 @@ def ml_clothing(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, fl
     text = doc.low()
     sys_terms = _distinct(k.systems, text)
     scores = {"systems_terms": float(len(sys_terms))}
-    ml_terms = _distinct(k.ml, text)
+    decisions = _distinct(k.ml, text)
+    mentions = _distinct(k.ml_mentions, text)
+    ml_terms = decisions + mentions
     scores["ml_terms"] = float(len(ml_terms))
-    if len(sys_terms) >= 5 and len(ml_terms) <= len(sys_terms) * 0.8:
+    scores["ml_decisions"] = float(len(decisions))
+    # A mention ("our deployed models") counts half of a decision (labels, a metric, a threshold).
+    weight = len(decisions) + 0.5 * len(mentions)
+    if (len(sys_terms) >= 5 and weight <= len(sys_terms) * 0.8) or (
+        len(sys_terms) >= 3 and len(decisions) <= 1 and weight <= 3
+    ):
         return [
             Finding(
                 "ml-clothing", "warning",
-                f"mostly generic system design ({len(sys_terms)} infrastructure topics vs {len(ml_terms)} ML decisions)",
+                f"mostly generic system design ({len(sys_terms)} infrastructure topics vs "
+                f"{len(decisions)} ML decision(s))",
                 evidence=", ".join(sys_terms[:8]),
                 suggestion="make the ML decisions the core: labels and their delay, the metric that matches the "
                 "product goal, modeling options, evaluation, feedback loops",
             )
         ], scores  # fmt: skip
-    if len(sys_terms) >= 2 and not ml_terms:
+    if len(sys_terms) >= 2 and not decisions and len(mentions) <= 1:
         return [
             Finding(
                 "ml-clothing", "warning",
