@@ -284,6 +284,7 @@ class Knowledge:
     narrowing: FastPattern
     generic: tuple[FastPattern, ...]
     checklist: FastPattern
+    counting: FastPattern | None
     question_words: tuple[FastPattern, ...] = ()
 
 
@@ -329,5 +330,6 @@ def knowledge() -> Knowledge:
         narrowing=_rx(voc["narrowing"], re.M),
         generic=tuple(FastPattern(p) for p in voc["generic"]),
         checklist=_rx(voc["checklist"]),
+        counting=_rx(voc["counting"]) if voc.get("counting") else None,
         question_words=tuple(FastPattern(p) for p in voc.get("question_words", [])),
     )

@@ -570,6 +570,25 @@ def _dominant_stage(text: str, k: Knowledge) -> str | None:
 
 
 def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
+    # Grading by counting is rubric language wherever it stands (a "Look for:" line in a plain
+    # text file reads as part of the prompt): the whole text but the traps.
+    whole = doc.low()
+    counted = k.counting.search(whole) if k.counting is not None else None
+    if counted is not None:
+        seg = next(
+            (s for s in doc.segments if s.part != "trap" and counted.group(0) in s.low),
+            doc.segments[0],
+        )
+        return [
+            Finding(
+                "buzzword", "warning",
+                "the rubric grades by how many techniques or names are said, not by what is "
+                "decided with them: a smooth talker passes by listing",
+                evidence=counted.group(0), location=seg.location,
+                suggestion="grade the decisions instead: which approach fits THIS scenario's numbers and "
+                "why, what it costs, and the follow-up that exposes a candidate who only lists names",
+            )
+        ], {"counting_rubric": 1.0}  # fmt: skip
     answer = doc.low("answer")
     if not answer.strip():
         return [], {}
