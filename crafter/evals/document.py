@@ -19,6 +19,9 @@ _ANSWER_MARKER = re.compile(
     r"|what (we|the interviewer|i)('re|'m| are| am| is)?[ \t]*(look|listen|want|expect)\w*"
     r"|what an? (passing|good|strong|great|ideal) answer|an? (good|strong|passing) answer"
     r"|evaluation criteria|checklist|hiring panel|pass[ \t]*="
+    r"|notes for (the[ \t]+)?interviewers?|(what to[ \t]+)?look for\b|hir(e|ing)[ \t]+bar"
+    r"|what an? (strong|good|great|senior) candidate|expected discussion"
+    r"|signals?[ \t]*:|follow-?ups? for (the[ \t]+)?interviewer"
     r")",
     re.I | re.M,
 )
@@ -100,6 +103,11 @@ def from_text(path: str, text: str) -> LintDoc:
     """Split a Markdown/plain-text question at its first answer or rubric marker."""
     doc = LintDoc(path, "text")
     match = _ANSWER_MARKER.search(text)
+    if match is not None and "\n" not in text[: match.start()].strip():
+        # A marker word in the title line ("Hiring bar, ML design round: ...") does not start
+        # the interviewer's side: the prompt comes first. Look past the first line.
+        first_break = text.find("\n", match.start())
+        match = _ANSWER_MARKER.search(text, first_break) if first_break >= 0 else None
     inline = _INLINE_MARKER.search(text)
     if inline and (match is None or inline.start() < match.start()):
         cut = inline.start()

@@ -271,6 +271,8 @@ class Algorithm:
 class Knowledge:
     eras: tuple[Era, ...]
     history_cues: FastPattern
+    # (current approaches, rejection cues): an answer key that turns the former away.
+    rejects_modern: tuple[FastPattern, FastPattern] | None
     rereview_after_months: int
     old_reference_years: int
     algorithms: tuple[Algorithm, ...]
@@ -317,6 +319,11 @@ def knowledge() -> Knowledge:
     return Knowledge(
         eras=eras,
         history_cues=_rx(stale["history_cues"]),
+        rejects_modern=(
+            (_rx(stale["rejects_modern"]["modern"]), _rx(stale["rejects_modern"]["cues"]))
+            if stale.get("rejects_modern")
+            else None
+        ),
         rereview_after_months=int(stale["rereview_after_months"]),
         old_reference_years=int(stale["old_reference_years"]),
         algorithms=tuple(Algorithm(a["name"], _rx(a["patterns"])) for a in red["algorithms"]),

@@ -307,6 +307,8 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
 
 def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
     findings = _staleness_lexical(doc, k, as_of)
+    if not any(f.severity == "error" for f in findings):
+        findings += _rejects_modern(doc, k)
     if not any(
         f.severity != "info" and f.location not in ("as_of", "references") for f in findings
     ):
@@ -314,6 +316,32 @@ def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
 
         findings = semantic.staleness(doc, k) + findings
     return findings
+
+
+def _rejects_modern(doc: LintDoc, k: Knowledge) -> list[Finding]:
+    """The interviewer's side turns away a current approach (see staleness.yaml, rejects_modern)."""
+    if k.rejects_modern is None:
+        return []
+    modern, cues = k.rejects_modern
+    for seg in _segments(doc, "answer"):
+        if not (modern.may_match(seg.flat_low) and cues.may_match(seg.flat_low)):
+            continue
+        for start, sent in sentences(seg.low):
+            m = modern.search(sent)
+            if m is None or cues.search(sent) is None:
+                continue
+            return [
+                Finding(
+                    "staleness", "error",
+                    "the answer key turns away a current approach: it expects the past",
+                    evidence=excerpt(seg.text, start + m.start(), start + m.end()),
+                    location=seg.where(start + m.start()),
+                    suggestion="let the candidate weigh the current approach against the older one on "
+                    "this scenario's numbers (latency, cost, labels) instead of ruling it out; keep the "
+                    "old one as a baseline to beat",
+                )
+            ]  # fmt: skip
+    return []
 
 
 def _staleness_lexical(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
