@@ -231,7 +231,7 @@ def test_a_missing_or_malformed_exemplar_or_rule_file_is_a_clear_error(
     rule.write_text("model: {features: [best]}\nthresholds: {}\n")
     monkeypatch.setattr(exposure_model, "rule_path", lambda: rule)
     exposure_model.model.cache_clear()
-    with pytest.raises(UsageError, match="rule file .* is malformed"):
+    with pytest.raises(UsageError, match=r"rule file .* is malformed"):
         exposure_model.model()
     exposure_model.model.cache_clear()
 

@@ -179,3 +179,64 @@ def test_hostile_runs_stay_linear(unit: str) -> None:
     cost(200)
     small, big = cost(5_000), cost(40_000)
     assert big < max(small, 0.02) * 8 * 3, (small, big)
+
+
+def _checks_of(text: str, path: str = "q.md") -> dict[str, str]:
+    return {f.check: f.severity for f in lint_text(text, DAY, path).findings}
+
+
+def test_a_rubric_that_counts_names_is_buzzword() -> None:
+    text = (
+        "# Parcel ETA\n\nOur courier network delivers 900k parcels a day across 40 depots; "
+        "customers get a 2-hour window and 8% of windows are missed. Design the ETA system.\n\n"
+        "Rubric: one point for each technique named (gradient boosting, graph networks, "
+        "quantile loss, conformal intervals). 3+ points = hire.\n"
+    )
+    assert "buzzword" in _checks_of(text)
+    plain = text.replace(
+        "one point for each technique named (gradient boosting, graph networks, quantile loss, "
+        "conformal intervals). 3+ points = hire.",
+        "hire when the candidate picks a loss for the 2-hour window and says how 8% misses "
+        "would move it.",
+    )
+    assert "buzzword" not in _checks_of(plain)
+
+
+def test_an_answer_key_that_turns_a_current_approach_away_is_stale() -> None:
+    text = (
+        "# Contract clause search\n\nOur legal team of 30 searches 200k contracts for risky "
+        "clauses; today they use keyword search and miss paraphrases. Design the system.\n\n"
+        "Expected answer: keyword rules plus a TF-IDF ranker. Embedding models are overkill "
+        "here; if the candidate brings up an LLM, steer them back.\n"
+    )
+    assert _checks_of(text).get("staleness") == "error"
+    weighed = text.replace(
+        "Embedding models are overkill here; if the candidate brings up an LLM, steer them back.",
+        "A strong candidate compares an embedding model with the TF-IDF ranker on recall of "
+        "paraphrases and on cost per query.",
+    )
+    assert "staleness" not in _checks_of(weighed)
+
+
+def test_a_marker_word_in_the_title_line_does_not_end_the_prompt() -> None:
+    from crafter.evals.document import from_text
+
+    doc = from_text(
+        "q.txt",
+        "Hiring bar notes, design round: returns fraud\n\nA retailer with 1,200 stores sees "
+        "4% of returns abused. Design the detection system.\n\nRubric: hire when ...\n",
+    )
+    parts = [(s.part, s.text.split()[0]) for s in doc.segments]
+    assert parts[1] == ("prompt", "A") and parts[-1] == ("answer", "Rubric:")
+    looked = from_text("q.txt", "Route tickets to queues.\n\nLook for: queue taxonomy, costs.\n")
+    assert [s.part for s in looked.segments] == ["prompt", "answer"]
+
+
+def test_model_mentions_do_not_make_a_pipeline_question_ml_design() -> None:
+    text = (
+        "# Inference logging\n\nDesign the pipeline that captures every request and response "
+        "from our 35 deployed models (2B events a day) so teams can build training sets later. "
+        "Cover the Kafka partitioning, the schema registry, batching into parquet on object "
+        "storage, retention tiers and storage cost.\n"
+    )
+    assert "ml-clothing" in _checks_of(text)

@@ -103,7 +103,7 @@ def from_text(path: str, text: str) -> LintDoc:
     """Split a Markdown/plain-text question at its first answer or rubric marker."""
     doc = LintDoc(path, "text")
     match = _ANSWER_MARKER.search(text)
-    if match is not None and "\n" not in text[: match.start()].strip():
+    if match is not None and "\n" not in text[: match.start()].lstrip():
         # A marker word in the title line ("Hiring bar, ML design round: ...") does not start
         # the interviewer's side: the prompt comes first. Look past the first line.
         first_break = text.find("\n", match.start())

@@ -479,6 +479,17 @@ def ml_clothing(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, fl
     scores["ml_decisions"] = float(len(decisions))
     # A mention ("our deployed models") counts half of a decision (labels, a metric, a threshold).
     weight = len(decisions) + 0.5 * len(mentions)
+    if len(sys_terms) >= 2 and not decisions and len(mentions) <= 1:
+        return [
+            Finding(
+                "ml-clothing", "warning",
+                f"a system design question with no ML decision in it at all ({len(sys_terms)} "
+                "infrastructure topics, no labels, metrics, models or evaluation)",
+                evidence=", ".join(sys_terms[:8]),
+                suggestion="use it in a system design round, or find the ML decision in the product (what is "
+                "predicted or ranked, from which labels, judged by which metric) and make it the core",
+            )
+        ], scores  # fmt: skip
     if (len(sys_terms) >= 5 and weight <= len(sys_terms) * 0.8) or (
         len(sys_terms) >= 3 and len(decisions) <= 1 and weight <= 3
     ):
@@ -490,17 +501,6 @@ def ml_clothing(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, fl
                 evidence=", ".join(sys_terms[:8]),
                 suggestion="make the ML decisions the core: labels and their delay, the metric that matches the "
                 "product goal, modeling options, evaluation, feedback loops",
-            )
-        ], scores  # fmt: skip
-    if len(sys_terms) >= 2 and not decisions and len(mentions) <= 1:
-        return [
-            Finding(
-                "ml-clothing", "warning",
-                f"a system design question with no ML decision in it at all ({len(sys_terms)} "
-                "infrastructure topics, no labels, metrics, models or evaluation)",
-                evidence=", ".join(sys_terms[:8]),
-                suggestion="use it in a system design round, or find the ML decision in the product (what is "
-                "predicted or ranked, from which labels, judged by which metric) and make it the core",
             )
         ], scores  # fmt: skip
     if len(ml_terms) > len(sys_terms) + 4:
