@@ -486,3 +486,27 @@ def test_a_one_line_list_marker_is_logistics_too() -> None:
 
     # No newline and no full stop: the marker's ")" alone must let the list-marker rule run.
     assert scenario_numbers("1) mentions drift") == 0
+
+
+def test_the_cached_corpus_url_list_follows_edits(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from crafter.evals.lint import _builtin_urls
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    src = sorted((Path(__file__).resolve().parent.parent / "reference_corpus").glob("*.md"))[:3]
+    for p in src:
+        shutil.copy(p, corpus / p.name)
+    shutil.copy(src[0].parent / "orgs.yaml", corpus / "orgs.yaml")
+    first = _builtin_urls(corpus)
+    assert len(first) >= 3 and _builtin_urls(corpus) == first  # the second read is the cache
+    doc = corpus / src[0].name
+    text = doc.read_text(encoding="utf-8")
+    old_url = next(line for line in text.splitlines() if line.startswith("url: "))[5:]
+    doc.write_text(text.replace(old_url, "https://example.org/moved-post"), encoding="utf-8")
+    st = doc.stat()
+    os.utime(doc, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    again = _builtin_urls(corpus)
+    assert any("example.org/moved-post" in u for u in again) and again != first

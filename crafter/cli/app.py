@@ -357,6 +357,8 @@ def exit_now(code: object) -> None:
 
     from crafter.retrieval.embedding import PRELOAD_THREAD
 
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        raise SystemExit(code)  # a profiler or coverage tool writes its report at normal exit
     if code is None:
         status = 0
     elif isinstance(code, int):

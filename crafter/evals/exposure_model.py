@@ -55,7 +55,9 @@ def load_exemplars() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """prompt id -> (copies, twists). A missing or malformed file is a UsageError naming it."""
     path = exemplars_path()
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader: the 220 KB file took 0.6 s with the pure-Python one.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except FileNotFoundError:
         raise UsageError(
             f"exposure exemplar file missing: {path}", hint="reinstall crafter or restore the file"

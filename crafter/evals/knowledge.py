@@ -291,7 +291,9 @@ class Knowledge:
 
 
 def _load(name: str) -> dict[str, Any]:
-    data = yaml.safe_load((data_dir("evals") / "knowledge" / name).read_text(encoding="utf-8"))
+    # libyaml's loader when present: the same data, several times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load((data_dir("evals") / "knowledge" / name).read_text(encoding="utf-8"), loader)
     assert isinstance(data, dict)
     return data
 

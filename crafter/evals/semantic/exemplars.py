@@ -59,7 +59,9 @@ def load_set(path: Path) -> ExemplarSet:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when present: the same data, several times faster.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except FileNotFoundError:
         raise UsageError(f"semantic exemplar file missing: {path}", hint=_HINT) from None
     except (OSError, UnicodeDecodeError) as exc:
