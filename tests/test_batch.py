@@ -24,13 +24,11 @@ from crafter.domain.locks import lock_is_held
 from crafter.errors import ProviderError, UsageError
 from crafter.pipeline import DraftRequest, draft_scenario
 from crafter.pipeline.batch import (
-    JOURNAL_NAME,
-    LOCK_NAME,
-    Journal,
     RegenOptions,
     RegenReport,
     open_regen,
 )
+from crafter.pipeline.regen_journal import JOURNAL_NAME, LOCK_NAME, Journal
 from crafter.providers import FakeProvider, Message
 from crafter.providers.scaffold import ScaffoldProvider
 from tests.helpers import content_dict, run_cli
@@ -360,7 +358,7 @@ RACE = """
 import os, sys, time
 from pathlib import Path
 from crafter.domain.library import open_library
-from crafter.pipeline.batch import library_lock
+from crafter.pipeline.regen_journal import library_lock
 from crafter.errors import UsageError
 lib = open_library(Path(sys.argv[1]))
 inside = Path(sys.argv[1]) / "inside"

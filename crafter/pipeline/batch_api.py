@@ -28,7 +28,6 @@ from typing import Any
 from crafter.domain.jsonlines import append_rows, read_rows
 from crafter.errors import ProviderError
 from crafter.pipeline.batch import (
-    Journal,
     Outcome,
     PlanItem,
     RegenPlan,
@@ -39,9 +38,9 @@ from crafter.pipeline.batch import (
     _Work,
     _write_one,
     progress_snapshot,
-    remove_stale_temp_files,
 )
 from crafter.pipeline.draft import draft_scenario
+from crafter.pipeline.regen_journal import Journal, remove_stale_temp_files
 from crafter.providers import Provider
 from crafter.providers.base import Generation, Message, T
 from crafter.providers.batches import (
