@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from crafter.cli.options import IndexOpt, NoWaitOpt, PollIntervalOpt, check_no_wait
 from crafter.cli.output import err_console, note, out_console, parse_date
 from crafter.errors import CrafterError, UsageError
 
@@ -51,9 +52,6 @@ ResearchOpt = Annotated[
 RoundsOpt = Annotated[
     int | None,
     typer.Option("--rounds", help="Revision rounds at most, 0-5 (default: crafter.toml, else 2)."),
-]
-IndexOpt = Annotated[
-    Path | None, typer.Option("--index", help="Index folder (default: a per-user data folder).")
 ]
 
 
@@ -250,22 +248,13 @@ def regen(
             "answers take minutes to hours).",
         ),
     ] = False,
-    poll_interval: Annotated[
-        float,
-        typer.Option("--poll-interval", min=0.01, help="Seconds between batch status checks."),
-    ] = 30.0,
-    no_wait: Annotated[
-        bool,
-        typer.Option(
-            "--no-wait", help="With --batch-api: submit or collect once, then exit; rerun to go on."
-        ),
-    ] = False,
+    poll_interval: PollIntervalOpt = 30.0,
+    no_wait: NoWaitOpt = False,
 ) -> None:
     """Redraft the library's scenarios whose inputs changed (seed, level, model, prompts, corpus)."""
     from crafter.pipeline.batch import RegenOptions
 
-    if no_wait and not batch_api:
-        raise UsageError("--no-wait only applies to --batch-api", hint="add --batch-api")
+    check_no_wait(no_wait, batch_api)
     options = RegenOptions(
         model,
         concurrency,

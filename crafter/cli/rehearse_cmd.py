@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from crafter.cli.lint_cmds import FailOnOpt, FormatOpt
+from crafter.cli.options import NoWaitOpt, PollIntervalOpt, check_no_wait
 from crafter.cli.output import err_console, note
 from crafter.errors import UsageError
 
@@ -56,16 +57,8 @@ def rehearse(
             "the provider's batch API (about half the price; answers take minutes to hours).",
         ),
     ] = False,
-    poll_interval: Annotated[
-        float,
-        typer.Option("--poll-interval", min=0.01, help="Seconds between batch status checks."),
-    ] = 30.0,
-    no_wait: Annotated[
-        bool,
-        typer.Option(
-            "--no-wait", help="With --batch-api: submit or collect once, then exit; rerun to go on."
-        ),
-    ] = False,
+    poll_interval: PollIntervalOpt = 30.0,
+    no_wait: NoWaitOpt = False,
 ) -> None:
     """Interview simulated candidates (strong, smooth talker, one-corner, off-track) with each
     scenario and check that its rubric tells them apart."""
@@ -84,8 +77,7 @@ def rehearse(
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
     if fail_on not in ("error", "warning", "never"):
         raise UsageError(f"unknown --fail-on {fail_on!r}", hint="use error, warning or never")
-    if no_wait and not batch_api:
-        raise UsageError("--no-wait only applies to --batch-api", hint="add --batch-api")
+    check_no_wait(no_wait, batch_api)
     targets = load_targets(scenarios)
     personas = pick_personas(persona)
     roles = choose_roles(model, candidate_model, grader_model)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from crafter.cli.options import IndexOpt
 from crafter.cli.output import err_console, note, out_console
 from crafter.errors import UsageError
 
@@ -16,9 +17,6 @@ if TYPE_CHECKING:
 
 corpus_app = typer.Typer(help="Work with the reference corpus.", no_args_is_help=True)
 
-IndexOpt = Annotated[
-    Path | None, typer.Option("--index", help="Index folder (default: a per-user data folder).")
-]
 ChromaOpt = Annotated[
     str | None,
     typer.Option("--chroma-url", help="Use a shared Chroma server, e.g. http://10.0.0.5:8000."),
