@@ -39,3 +39,17 @@ def cache_root() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("crafter"))
+
+
+def store_cached(path: Path, data: bytes) -> None:
+    """Write a cache file whole (a temporary file beside it, then a rename), best effort: a
+    read-only or full cache folder only costs recomputing the value next time."""
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        pass

@@ -119,9 +119,6 @@ def search(
         raise UsageError(
             "the search query is empty", hint='e.g. crafter search "route questions to experts"'
         )
-    from crafter.retrieval.embedding import shared_embedder
-
-    shared_embedder().preload()  # builds the model's session while the index loads
     from crafter.retrieval.index import require_index
 
     require_index(index_dir)

@@ -102,7 +102,6 @@ class Match:
     words: float
     shingles: float
     explained: float
-    margin: float = 0.0  # cos minus the closest twist
 
 
 class ExposureIndex:
@@ -141,7 +140,6 @@ class ExposureIndex:
         self._idf = {w: float(idf[i]) for w, i in vocab.items()}
         self._unknown_idf = float(np.log(n + 1) + 1.0)
         self._grams = [shingles(t) for t in toks]
-        self._vectors: np.ndarray | None = None
         self._table: exposure_model.ExemplarTable | None = None
         self.by_domain: dict[str, int] = {}
         for p in self.prompts:
@@ -175,13 +173,6 @@ class ExposureIndex:
         mine = shingles(tokens)
         return [len(self._grams[j] & mine) / max(1, len(self._grams[j])) for j in which]
 
-    def vectors(self) -> np.ndarray:
-        if self._vectors is None:
-            from crafter.evals.exposure_vectors import prompt_vectors
-
-            self._vectors = prompt_vectors([p.text for p in self.prompts])
-        return self._vectors
-
     def table(self) -> exposure_model.ExemplarTable:
         if self._table is None:
             self._table = exposure_model.ExemplarTable(
@@ -201,7 +192,7 @@ class ExposureIndex:
         tokens = content_tokens(probe)
         words, explained = self.words(tokens)
         sims = table.similarities(probe)
-        feats, extra = table.features(sims, words, explained)
+        feats, nearest = table.features(sims, words, explained)
         # Shingles only for the prompts that can matter (sets are the costly part).
         k = min(len(self.prompts), max(top, 12))
         lead = np.argpartition(-(feats[:, 0] + words), k - 1)[:k]
@@ -211,10 +202,10 @@ class ExposureIndex:
         return [
             Match(
                 self.prompts[j], chance[j], float(feats[j, 0]), float(words[j]),
-                float(feats[j, 6]), float(explained[j]), float(feats[j, 1]),
+                float(feats[j, 6]), float(explained[j]),
             )
             for j in best
-        ], float(extra["nearest_cos"])  # fmt: skip
+        ], nearest  # fmt: skip
 
 
 _DEFAULT: dict[tuple[str, ...], ExposureIndex] = {}

@@ -155,13 +155,9 @@ def _table_vectors(texts: list[str]) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = (vectors / np.clip(norms, 1e-9, None)).astype("<f2")
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(unit.tobytes())
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only cache only costs the embedding next time
+        from crafter.resources import store_cached
+
+        store_cached(path, unit.tobytes())
     # The rounded vectors either way, so a cached run and a fresh one score alike.
     return np.asarray(unit, dtype=np.float32)
 
@@ -176,24 +172,19 @@ class ExemplarTable:
         # Each prompt's rows together (its text, then copies, then twists), so one reduceat
         # per probe gives every prompt's best positive and best twist.
         texts: list[str] = []
-        owner: list[int] = []
         positive: list[bool] = []
-        starts: list[int] = []
-        text_rows: list[int] = []
-        for j, (pid, text) in enumerate(zip(prompt_ids, prompt_texts, strict=True)):
+        starts: list[int] = []  # where each prompt's rows begin: its own text's row
+        has_twists: list[bool] = []
+        for pid, text in zip(prompt_ids, prompt_texts, strict=True):
             copies, twists = known.get(pid, ((), ()))
             starts.append(len(texts))
-            text_rows.append(len(texts))
             texts += [text, *copies, *twists]
-            owner += [j] * (1 + len(copies) + len(twists))
             positive += [True] * (1 + len(copies)) + [False] * len(twists)
+            has_twists.append(bool(twists))
         self.count = len(prompt_texts)
-        self.owner = np.asarray(owner, dtype=np.int64)
         self.positive = np.asarray(positive, dtype=bool)
         self.starts = np.asarray(starts, dtype=np.int64)
-        self.text_rows = np.asarray(text_rows, dtype=np.int64)
-        self.has_twists = np.zeros(self.count, dtype=bool)
-        self.has_twists[self.owner[~self.positive]] = True
+        self.has_twists = np.asarray(has_twists, dtype=bool)
         self.vectors = _table_vectors(texts)
 
     def similarities(self, probe: str) -> np.ndarray:
@@ -207,14 +198,14 @@ class ExemplarTable:
 
     def features(
         self, s: np.ndarray, words: np.ndarray, explained: np.ndarray
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    ) -> tuple[np.ndarray, float]:
         """Per prompt, the features that do not need shingles (those are filled in for the few
-        leading prompts); and the probe-wide values."""
+        leading prompts); and the probe's cosine to the nearest prompt or exemplar of all."""
         import numpy as np
 
         n = self.count
         if n == 0:
-            return np.zeros((0, len(FEATURES))), {"nearest_cos": -1.0}
+            return np.zeros((0, len(FEATURES))), -1.0
         pos = np.where(self.positive, s, -1.0)
         neg = np.where(self.positive, -1.0, s)
         best = np.maximum.reduceat(pos, self.starts)
@@ -224,7 +215,7 @@ class ExemplarTable:
         k = min(NEIGHBOURS, len(s))
         top = np.argpartition(-s, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
         vote = float(self.positive[top].mean()) if k else 0.0
-        prompt_cos = float(s[self.text_rows].max(initial=-1.0))
+        prompt_cos = float(s[self.starts].max(initial=-1.0))
         feats = np.zeros((n, len(FEATURES)))
         feats[:, 0] = best
         feats[:, 1] = best - global_neg
@@ -233,4 +224,4 @@ class ExemplarTable:
         feats[:, 4] = words
         feats[:, 5] = explained
         feats[:, 7] = prompt_cos
-        return feats, {"nearest_cos": float(s.max(initial=-1.0))}
+        return feats, float(s.max(initial=-1.0))

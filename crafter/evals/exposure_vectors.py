@@ -1,11 +1,10 @@
-"""Vectors for the exposure check: shipped for the bundled index, cached for everything else.
+"""MiniLM vectors of scenario probes, for library near-duplicates and `crafter new`'s warning.
 
-The bundled prompts' vectors ship as ``crafter/data/exposure_vectors.f16`` (+ ``.json``: embedder
-sha256, row keys = hashes of the embedded text, checksum), verified on load like the corpus's
-(``tools/build_vectors.py`` writes both). A prompt from a team's list, or a probe from a linted
-file, is embedded once: kept in memory, and in ``<cache dir>/exposure/`` as 768-byte files named
-by the text's hash (written atomically; an unreadable cache is ignored, never trusted blindly:
-the file must be exactly one vector long).
+A probe is embedded once: kept in memory, and in ``<cache dir>/exposure/`` as 768-byte files named
+by the text's hash (written whole; an unreadable cache is ignored, never trusted blindly: the file
+must be exactly one vector long). The exposure check itself uses static vectors
+(exposure_model.py). ``STEM`` names the bundled prompts' MiniLM vectors that
+``tools/build_exposure_vectors.py`` still writes to ``crafter/data/``; nothing reads them now.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crafter.retrieval.embedding import DIMENSIONS, MODEL_SHA256
-from crafter.retrieval.shipped_vectors import default_location, load_shipped, text_key
+from crafter.retrieval.shipped_vectors import text_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,13 +51,9 @@ def _read_cached(folder: Path | None, key: str) -> np.ndarray | None:
 def _write_cached(folder: Path | None, key: str, vec: np.ndarray) -> None:
     if folder is None:
         return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(vec.astype("<f2").tobytes())
-        tmp.replace(folder / f"{key}.f16")
-    except OSError:
-        pass  # a read-only or full cache only costs a re-embedding next time
+    from crafter.resources import store_cached
+
+    store_cached(folder / f"{key}.f16", vec.astype("<f2").tobytes())
 
 
 def embed_probes(texts: Sequence[str]) -> np.ndarray:
@@ -99,21 +94,3 @@ def _remember(key: str, vec: np.ndarray) -> None:
     if len(_MEMORY) >= _MEMORY_MAX:
         _MEMORY.clear()
     _MEMORY[key] = vec
-
-
-def prompt_vectors(texts: Sequence[str]) -> np.ndarray:
-    """Vectors for index prompts: shipped rows where the text is known, else embedded."""
-    import numpy as np
-
-    shipped, _problem = load_shipped(default_location(), STEM)
-    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-    rest = []
-    for i, text in enumerate(texts):
-        vec = shipped.get(text) if shipped is not None else None
-        if vec is None:
-            rest.append(i)
-        else:
-            out[i] = vec
-    if rest:
-        out[rest] = embed_probes([texts[i] for i in rest])
-    return out

@@ -125,13 +125,9 @@ def _builtin_urls(root: Path) -> list[str]:
             pass
     urls = sorted({normalize_url(u) for d in load_corpus(root).docs for u in d.urls})
     if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(urls), encoding="utf-8")
-            tmp.replace(cache)
-        except OSError:
-            pass  # a read-only cache only costs the reading next time
+        from crafter.resources import store_cached
+
+        store_cached(cache, json.dumps(urls).encode("utf-8"))
     return urls
 
 

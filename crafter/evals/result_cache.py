@@ -86,11 +86,6 @@ def put(base: Path | None, k: str, result: FileResult) -> None:
         "scores": result.scores,
         "probe": result.probe,
     }
-    try:
-        target = base / k[:2]
-        target.mkdir(parents=True, exist_ok=True)
-        tmp = target / f".{k}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(target / f"{k}.json")
-    except OSError:
-        pass  # a read-only or full cache only costs a re-lint next time
+    from crafter.resources import store_cached
+
+    store_cached(base / k[:2] / f"{k}.json", json.dumps(data, separators=(",", ":")).encode())

@@ -203,7 +203,6 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 suggestion="replace it with this company's facts or your prepared answer",
             )
         )  # fmt: skip
-    few_hooks = doc.scenario is not None and len(doc.scenario.hooks) < 3
     text = doc.text
     # What the candidate designs around: the prompt, and the facts the interviewer holds for
     # them (a scenario's context, data and prepared answers; a prose file's "if asked" notes).
@@ -227,22 +226,9 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
         )
         if not present
     ]
-    if few_hooks and doc.scenario is not None:
-        # Few hooks in a premise full of specifics (numbers, data, users, constraints) still
-        # give the candidate decisions to make: a note, not a warning.
-        thin = not doc.scenario.hooks or concreteness < 5
-        hook_finding = (
-            Finding(
-                "vagueness", "warning" if thin else "info",
-                f"only {len(doc.scenario.hooks)} hook(s): too little to force design decisions"
-                if thin
-                else f"only {len(doc.scenario.hooks)} hook(s); the premise's specifics carry it",
-                location="hooks",
-                suggestion="add hooks from the domain: data limits, error costs, scale, policy",
-            )
-        )  # fmt: skip
-    else:
-        thin, hook_finding = False, None
+    hook_finding = _few_hooks(doc, concreteness)
+    # A thin scenario's few hooks are its vagueness finding; the prompt checks below stand aside.
+    thin = hook_finding is not None and hook_finding.severity == "warning"
     first_line = next(iter(_segments(doc)), None)
     location = first_line.location if first_line else ""
     prompt = doc.prompt
@@ -303,6 +289,23 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
 
 
 # -- staleness ----------------------------------------------------------------------------------
+
+
+def _few_hooks(doc: LintDoc, concreteness: int) -> Finding | None:
+    """A scenario with fewer than 3 hooks: a warning, or a note when its premise is full of
+    specifics (numbers, data, users, constraints) that still give the candidate decisions."""
+    if doc.scenario is None or len(doc.scenario.hooks) >= 3:
+        return None
+    n = len(doc.scenario.hooks)
+    thin = n == 0 or concreteness < 5
+    return Finding(
+        "vagueness", "warning" if thin else "info",
+        f"only {n} hook(s): too little to force design decisions"
+        if thin
+        else f"only {n} hook(s); the premise's specifics carry it",
+        location="hooks",
+        suggestion="add hooks from the domain: data limits, error costs, scale, policy",
+    )  # fmt: skip
 
 
 def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:

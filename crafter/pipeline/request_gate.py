@@ -48,10 +48,6 @@ class RequestGate:
     def close(self) -> None:
         self._closed.set()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
-
     def __enter__(self) -> None:
         with self._lock:
             self._waiting += 1

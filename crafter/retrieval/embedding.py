@@ -86,9 +86,10 @@ class MiniLMEmbedder:
             import onnxruntime  # noqa: F401
             import tokenizers  # noqa: F401
 
-            # Not a daemon: the interpreter waits for it at exit (under a second). Killing a
-            # thread inside onnxruntime's session set-up aborts the process ("terminate called
-            # without an active exception"), which would turn a clean exit 2 into SIGABRT.
+            # Not a daemon: an interpreter that tears down waits for it (under a second), since
+            # killing a thread inside onnxruntime's session set-up during teardown aborts the
+            # process ("terminate called without an active exception"). The CLI's exit_now does
+            # not wait: os._exit ends every thread at once, with no teardown to race.
             self._preload = threading.Thread(
                 target=self._load_quietly, daemon=False, name=PRELOAD_THREAD
             )

@@ -207,10 +207,11 @@ class SearchMixin:
             return cached[1]
         from crafter.retrieval.chunk_table import ChunkTable
 
-        by_doc: dict[str, list[str]] = {}
+        by_doc: dict[str, list[str]]
         if isinstance(chunks, ChunkTable):
-            by_doc = chunks.by_doc()
+            by_doc = chunks.by_doc()  # from the table's document column, no line parsed
         else:
+            by_doc = {}
             for cid, chunk in chunks.items():
                 by_doc.setdefault(chunk.doc_key, []).append(cid)
         self._by_doc: tuple[Mapping[str, Chunk], dict[str, list[str]]] | None = (chunks, by_doc)
@@ -352,9 +353,8 @@ class SearchMixin:
         chunks = self._load_chunks()
         for cid in sorted(self._chunks_by_doc().get(doc_key_, [])):
             chunk = chunks[cid]
-            if chunk.doc_key == doc_key_:
-                name = chunk.section.removesuffix(" (cont.)")
-                out[name] = (out.get(name, "") + " " + chunk.text).strip()
+            name = chunk.section.removesuffix(" (cont.)")
+            out[name] = (out.get(name, "") + " " + chunk.text).strip()
         return out
 
 
