@@ -36,6 +36,13 @@ def cache_root() -> Path:
     env = os.environ.get("CRAFTER_CACHE_DIR")
     if env:
         return Path(env)
+    return _user_cache(os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+
+
+@cache
+def _user_cache(xdg: str | None, home: str | None) -> Path:
+    # Keyed by what platformdirs reads, so a changed environment is honoured; asked once per
+    # process otherwise (a lint of 1,000 cached files asks 1,000 times).
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("crafter"))

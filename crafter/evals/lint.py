@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -340,6 +341,12 @@ def library_slot(folder: Path) -> int | None:
     """``slot`` from the nearest crafter.toml in ``folder`` or above it (stopping at a git
     repository's root), None when none sets it. A crafter.toml that cannot be read is a
     UsageError naming it."""
+    return _library_slot_of(str(folder))
+
+
+@cache
+def _library_slot_of(folder: str) -> int | None:
+    # Keyed by the folder as given: a library of 1,000 files resolves its folder once, not per file.
     return _library_slot(Path(folder).resolve())
 
 
@@ -362,11 +369,22 @@ def _library_slot(folder: Path) -> int | None:
     return None
 
 
-def lint_file(path: Path, as_of: dt.date, slot: int | None = None) -> FileResult:
-    """Lint one file; without ``slot`` the nearest crafter.toml's ``slot`` applies."""
+@dataclass(frozen=True)
+class _Prepared:
+    """A file read and decoded, ready to lint (or the result that says why it cannot be)."""
+
+    kind: Literal["scenario", "text"]
+    raw: bytes = b""
+    text: str = ""
+    done: FileResult | None = None
+
+
+def _prepare(path: Path) -> _Prepared:
     from crafter.domain.files import FileReadError, read_bounded
 
-    kind = "scenario" if path.suffix.lower() in YAML_SUFFIXES else "text"
+    kind: Literal["scenario", "text"] = (
+        "scenario" if path.suffix.lower() in YAML_SUFFIXES else "text"
+    )
     if is_export(path):
         result = FileResult(str(path), "text")
         result.findings.append(
@@ -375,38 +393,61 @@ def lint_file(path: Path, as_of: dt.date, slot: int | None = None) -> FileResult
                 suggestion="lint the scenario YAML it was exported from",
             )
         )  # fmt: skip
-        return result
+        return _Prepared("text", done=result)
     try:
         raw = read_bounded(path)
     except FileReadError as exc:
-        return _input_error(str(path), kind, [exc.message])
+        return _Prepared(kind, done=_input_error(str(path), kind, [exc.message]))
     if b"\x00" in raw[:8192]:
-        return _input_error(str(path), kind, ["binary file, not text"])
+        return _Prepared(kind, done=_input_error(str(path), kind, ["binary file, not text"]))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _input_error(str(path), kind, [f"not UTF-8 text (bad byte at offset {exc.start})"])
+        why = f"not UTF-8 text (bad byte at offset {exc.start})"
+        return _Prepared(kind, done=_input_error(str(path), kind, [why]))
     if not text.strip():
-        return _input_error(str(path), kind, ["the file is empty"])
+        return _Prepared(kind, done=_input_error(str(path), kind, ["the file is empty"]))
     if kind == "scenario" and _NOT_SCENARIO.search(text) is None:
         # YAML that is not a scenario (a config, a manifest): linting it would mislead.
-        return _input_error(
-            str(path), kind, ["YAML but not a scenario (no schema_version: or hooks: key)"]
-        )
-    if slot is None and kind == "scenario":
+        why = "YAML but not a scenario (no schema_version: or hooks: key)"
+        return _Prepared(kind, done=_input_error(str(path), kind, [why]))
+    return _Prepared(kind, raw, text)
+
+
+def lint_file(path: Path, as_of: dt.date, slot: int | None = None) -> FileResult:
+    """Lint one file; without ``slot`` the nearest crafter.toml's ``slot`` applies."""
+    from crafter.evals import result_cache
+
+    prepared = _prepare(path)
+    if prepared.done is not None:
+        return prepared.done
+    if slot is None and prepared.kind == "scenario":
         slot = library_slot(path.parent)
+    base = result_cache.folder()
+    if base is None:
+        return lint_text(prepared.text, as_of, str(path), slot=slot)
+    k = result_cache.key(prepared.raw, path.suffix, as_of, slot, _exposure_id())
+    cached = result_cache.get(base, k, str(path), prepared.kind)
+    if cached is not None:
+        return cached
+    result = lint_text(prepared.text, as_of, str(path), slot=slot)
+    result_cache.put(base, k, result)
+    return result
+
+
+def _from_cache(path: Path, as_of: dt.date, slot: int | None) -> FileResult | None:
+    """The cached result of an unchanged file, without linting it; None on a miss, for a file
+    that cannot be linted, or with the cache off."""
     from crafter.evals import result_cache
 
     base = result_cache.folder()
     if base is None:
-        return lint_text(text, as_of, str(path), slot=slot)
-    k = result_cache.key(raw, path.suffix, as_of, slot, _exposure_id())
-    cached = result_cache.get(base, k, str(path), kind)
-    if cached is not None:
-        return cached
-    result = lint_text(text, as_of, str(path), slot=slot)
-    result_cache.put(base, k, result)
-    return result
+        return None
+    prepared = _prepare(path)
+    if prepared.done is not None:
+        return None
+    k = result_cache.key(prepared.raw, path.suffix, as_of, slot, _exposure_id())
+    return result_cache.get(base, k, str(path), prepared.kind)
 
 
 def _exposure_id() -> str:
@@ -435,6 +476,15 @@ def _lint_many(
     ]
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
         return [lint_file(f, as_of, s) for f, s in zip(files, slots, strict=True)]
+    # Unchanged files are answered from the result cache here: a warm library starts no workers.
+    results: list[FileResult | None] = [
+        _from_cache(f, as_of, s) for f, s in zip(files, slots, strict=True)
+    ]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if len(todo) < PARALLEL_MIN_FILES:
+        for i in todo:
+            results[i] = lint_file(files[i], as_of, slots[i])
+        return [r for r in results if r is not None]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
@@ -445,9 +495,12 @@ def _lint_many(
     warm()  # the semantic table and detectors too
     # fork: workers inherit the loaded knowledge and corpus URLs instead of re-importing them.
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(
-            pool.map(partial(_lint_one, as_of=as_of), zip(files, slots, strict=True), chunksize=16)
-        )
+        items = [(files[i], slots[i]) for i in todo]
+        for i, result in zip(
+            todo, pool.map(partial(_lint_one, as_of=as_of), items, chunksize=16), strict=True
+        ):
+            results[i] = result
+    return [r for r in results if r is not None]
 
 
 def _lint_one(item: tuple[Path, int | None], as_of: dt.date) -> FileResult:
@@ -506,7 +559,13 @@ def _lint_paths(
             report.sources["<stdin>"] = text
             report.results.append(lint_text(text, as_of, "<stdin>", slot=slot))
             continue
-        files.extend(f for f in iter_files([Path(raw)]) if not skip or str(f.resolve()) not in skip)
+        # Only a file named like one of the skipped ones is resolved (a library of 1,000 is not).
+        names = {Path(x).name for x in skip}
+        files.extend(
+            f
+            for f in iter_files([Path(raw)])
+            if f.name not in names or str(f.resolve()) not in skip
+        )
     for f, result in zip(files, _lint_many(files, as_of, jobs, slot), strict=True):
         if keep_sources and not result.scores.get("input_error"):
             report.sources[str(f)] = f.read_text(encoding="utf-8")
