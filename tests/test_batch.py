@@ -720,3 +720,55 @@ def test_after_ctrl_c_a_draft_waiting_for_a_slot_sends_nothing() -> None:
         gate.close()  # Ctrl-C while the first request is still in flight
     t.join(5)
     assert waiter_result == ["not sent"] and sent == []
+
+
+# -- answers already paid for ------------------------------------------------------------------
+
+
+def test_an_answer_paid_for_is_kept_when_its_file_cannot_be_written_and_reused_by_the_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between a model's answer and its file regen still lints and writes: a crash there (here,
+    # a write that fails) must not cost the answer. The rerun drafts from the kept answers and
+    # sends no request; a run that ends empties the store.
+    import crafter.domain.atomic as atomic
+    import crafter.pipeline.batch as batch
+
+    make_library(tmp_path, 3)
+    real_write = atomic.atomic_write_text
+
+    def failing(path: Path, text: str, **kw: Any) -> None:
+        if path.suffix == ".yaml" and ".crafter" not in path.parts:
+            raise OSError(28, "No space left on device")
+        real_write(path, text, **kw)
+
+    monkeypatch.setattr(batch, "atomic_write_text", failing)
+    first = fake()
+    report = regen(tmp_path, first, concurrency=2)
+    assert len(first.calls) == 3 and len(report.failed) == 3
+    kept = list((tmp_path / ".crafter" / "answers").glob("*.json"))
+    assert len(kept) == 3
+
+    monkeypatch.setattr(batch, "atomic_write_text", real_write)
+    again = fake()
+    report = regen(tmp_path, again, concurrency=2)
+    assert again.calls == [] and len(report.drafted) == 3 and not report.failed
+    for p in list_scenario_files(tmp_path):
+        assert load_scenario(p).title.startswith("Routing for team")
+    assert not list((tmp_path / ".crafter" / "answers").glob("*.json"))
+
+
+def test_a_kept_answer_that_no_longer_parses_is_asked_again(tmp_path: Path) -> None:
+    from crafter.domain.scenario import ScenarioContent
+    from crafter.pipeline.kept_answers import KeepingProvider, KeptAnswers
+
+    kept = KeptAnswers(tmp_path)
+    inner = fake()
+    messages = [Message("user", seed(7))]
+    key = KeptAnswers.key(inner.model_id, messages, ScenarioContent, None)
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / f"{key}.json").write_text('{"value": {"title": 3}')
+    got = KeepingProvider(inner, kept).generate(messages, ScenarioContent)
+    assert len(inner.calls) == 1 and got.value.title == "Routing for team 7"
+    again = KeepingProvider(fake(), kept).generate(messages, ScenarioContent)
+    assert again.value == got.value

@@ -46,6 +46,7 @@ from crafter.domain.library import (
 )
 from crafter.errors import CrafterError, UsageError
 from crafter.pipeline.draft import DraftRequest, DraftResult, draft_scenario
+from crafter.pipeline.kept_answers import KeepingProvider, KeptAnswers
 from crafter.pipeline.library_drafting import Drafting, SyncIndex, library_drafting
 from crafter.pipeline.regen_journal import (
     Journal,
@@ -513,6 +514,8 @@ class _Work:
     writing: list[int] = field(default_factory=lambda: [0])
     # Bounds the model requests in flight to the run's concurrency (see request_gate.py).
     gate: RequestGate = field(default_factory=lambda: RequestGate(1))
+    # Each answer is written here as it arrives, so a killed run's rerun reuses it.
+    kept: KeptAnswers | None = None
 
 
 def _failed(item: PlanItem, exc: BaseException, work: _Work) -> Outcome:
@@ -533,9 +536,11 @@ def _draft_one(item: PlanItem, work: _Work) -> Outcome | None:
     assert item.request is not None
     started = time.perf_counter()
     try:
+        gated = GatedProvider(work.provider, work.gate)
+        keeping = KeepingProvider(gated, work.kept) if work.kept is not None else None
         result = draft_scenario(
             item.request,
-            GatedProvider(work.provider, work.gate),
+            keeping or gated,
             index=work.drafting.index,
             rounds=work.drafting.rounds,
         )
@@ -546,9 +551,12 @@ def _draft_one(item: PlanItem, work: _Work) -> Outcome | None:
     with work.write_lock:
         work.writing[0] += 1
         try:
-            return _write_one(item, result, work, time.perf_counter() - started)
+            outcome = _write_one(item, result, work, time.perf_counter() - started)
         finally:
             work.writing[0] -= 1
+    if outcome.ok and keeping is not None and work.kept is not None:
+        work.kept.drop(keeping.keys)
+    return outcome
 
 
 def _write_one(item: PlanItem, result: DraftResult, work: _Work, seconds: float) -> Outcome:
@@ -735,6 +743,7 @@ class RegenSession:
                 writer,
                 # The lint data loads while the first requests wait for the model, not before.
                 gate=RequestGate(self.plan.concurrency, on_first=warm_lint),
+                kept=KeptAnswers(self.plan.library.state_dir),
             )
             outcomes = _run_live(self.plan, work, on_progress, on_interrupt)
         finally:
@@ -750,6 +759,8 @@ class RegenSession:
                 "seconds": round(report.seconds, 3),
             }
         )
+        if work.kept is not None and not report.failed:
+            work.kept.clear()  # every answer is in its file now
         return report
 
 
