@@ -9,8 +9,12 @@ Two steps, so that grading is done by someone who did not build the retriever:
            and print success@5 (a 2 in the top 5), the mean top-1 grade and the share of 0s, for
            search and for the scaffold's cited documents; ungraded pairs are counted and listed.
 
-Run: .venv/bin/python benchmarks/research_grading.py dump OUT.json [--index DIR]
-     .venv/bin/python benchmarks/research_grading.py score [--cv] [--index DIR]
+Run: .venv/bin/python benchmarks/research_grading.py dump OUT.json [--index DIR] [--set NAME]
+     .venv/bin/python benchmarks/research_grading.py score [--cv] [--index DIR] [--set NAME]
+
+``--set realistic_blind2`` reads evals/seeds/realistic_blind2.yaml and its grades file instead
+(a second blind set, written after the relevance model was fitted: its seeds never tuned it, so
+it needs no cross-validation and takes no ``--cv``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ from crafter.retrieval.index import CorpusIndex
 
 SEEDS = data_dir("evals") / "seeds" / "realistic_blind.yaml"
 GRADES = data_dir("evals") / "seeds" / "realistic_blind_grades.yaml"
+FITTED_ON_THIS_SET = [True]  # the relevance model was fitted on the first set's grades
+
+
+def use_set(name: str) -> None:
+    global SEEDS, GRADES
+    SEEDS = data_dir("evals") / "seeds" / f"{name}.yaml"
+    GRADES = data_dir("evals") / "seeds" / f"{name}_grades.yaml"
+    FITTED_ON_THIS_SET[0] = name == "realistic_blind"
+
+
 AS_OF = dt.date(2026, 12, 1)
 
 
@@ -98,10 +112,9 @@ def dump(target: Path, index: Any) -> None:
     seeds = {s["id"]: s for s in _seeds()}
     pairs = []
     seen: set[tuple[str, str]] = set()
-    merged: list[tuple[str, dict[str, list[str]]]] = [
-        *results(index).items(),
-        *results(index, cv=True).items(),
-    ]
+    merged: list[tuple[str, dict[str, list[str]]]] = [*results(index).items()]
+    if FITTED_ON_THIS_SET[0]:
+        merged.extend(results(index, cv=True).items())
     for sid, got in merged:
         for doc_id in dict.fromkeys(got["search"] + got["scaffold"]):
             if doc_id in grades.get(sid, {}) or (sid, doc_id) in seen:
@@ -165,6 +178,10 @@ def score(index: Any, cv: bool = False) -> None:
 def main() -> None:
     args = sys.argv[1:]
     folder = Path(args[args.index("--index") + 1]) if "--index" in args else None
+    if "--set" in args:
+        use_set(args[args.index("--set") + 1])
+        if "--cv" in args and not FITTED_ON_THIS_SET[0]:
+            sys.exit("--cv is for the set the relevance model was fitted on")
     with tempfile.TemporaryDirectory() as tmp:
         index = CorpusIndex(folder or Path(tmp) / "index")
         index.ensure_built()

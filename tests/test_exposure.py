@@ -258,4 +258,7 @@ def test_twists_keep_a_same_domain_scenario_from_reading_as_a_copy() -> None:
     )
     assert copy and copy[0].prompt.id == "video-recommendations"
     assert not twist or twist[0].chance < exposure.rule().warn_at
-    assert copy[0].chance > (twist[0].chance if twist else 0.0) + 0.2
+    # Re-upload detection may resemble the index's near-duplicate prompt; what matters is that it
+    # does not read as the recommender.
+    as_recommender = [m.chance for m in twist if m.prompt.id == "video-recommendations"]
+    assert copy[0].chance > max(as_recommender, default=0.0) + 0.2

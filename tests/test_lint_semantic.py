@@ -215,7 +215,9 @@ def test_an_answer_key_that_turns_a_current_approach_away_is_stale() -> None:
         "A strong candidate compares an embedding model with the TF-IDF ranker on recall of "
         "paraphrases and on cost per query.",
     )
-    assert "staleness" not in _checks_of(weighed)
+    # Weighing the current approach is not turning it away: no error. The document model may still
+    # warn, as the expected answer names only the older approach.
+    assert _checks_of(weighed).get("staleness") != "error"
 
 
 def test_a_marker_word_in_the_title_line_does_not_end_the_prompt() -> None:

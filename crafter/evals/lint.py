@@ -151,6 +151,10 @@ def check_doc(
         found, scores = check(doc, k)
         result.findings += found
         result.scores.update(scores)
+    from crafter.evals.semantic import documents
+
+    raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
+    result.findings += documents.judge(doc, raised)
     if doc.scenario is not None:
         result.findings += scenario_checks.answerability(doc.scenario)
         urls = (
@@ -269,6 +273,15 @@ def _parse_scenario(text: str, path: str) -> tuple[Scenario, dict[tuple[int | st
         except ValidationError:
             pass  # the libyaml path reports every problem, each with its line
     return parse_scenario_with_lines(text, path)
+
+
+def parse_lint_doc(text: str, path: str) -> LintDoc | None:
+    """What the checks read of scenario YAML, or None when it is not a valid scenario."""
+    try:
+        scenario, _ = _parse_scenario(text, path)
+    except ScenarioFileError:
+        return None
+    return from_scenario(path, scenario)
 
 
 def _input_error(

@@ -17,6 +17,19 @@ from crafter.evals.knowledge import FastPattern, Knowledge
 from crafter.evals.semantic.detector import Verdict, describe, detector
 
 MAX_PASSAGES = 200
+# What each finding tells the author to do (the document model's findings say the same).
+STALE_FIX = (
+    "expect a current approach (a small instruction-tuned LLM or a fine-tuned pretrained encoder; "
+    "agentic search with retrieval as a tool) and keep the old one as a baseline to beat"
+)
+BUZZ_FIX = (
+    "write what a strong answer says about THIS scenario: which error costs more, which data "
+    "exists, what number decides the threshold; name the follow-up that exposes recitation"
+)
+MLC_FIX = (
+    "make the ML decisions the core: labels and their delay, the metric that matches the product "
+    "goal, modeling options, evaluation, feedback loops"
+)
 # A sentence of fewer words is a header, a label or a list stub: not judged by meaning.
 MIN_WORDS = 5
 _SENTENCE = re.compile(r"(?:[^.!?;\n]|\n(?!\s*[-*#\d]))+(?:[.!?;]+|\n|$)")
@@ -126,9 +139,7 @@ def staleness(doc: LintDoc, k: Knowledge) -> list[Finding]:
                 "error" if part == "answer" else "warning",
                 f"expects an approach the field has moved past ({describe(_label('staleness'), verdict)})",
                 found[i],
-                "expect a current approach (a small instruction-tuned LLM or a fine-tuned "
-                "pretrained encoder; agentic search with retrieval as a tool) and keep the old one as "
-                "a baseline to beat",
+                STALE_FIX,
             )
     return []
 
@@ -168,8 +179,7 @@ def buzzword(doc: LintDoc, k: Knowledge) -> list[Finding]:
         f"{len(hits)} of {len(found)} rubric or answer lines are satisfied by generic recitation "
         f"({describe(e.label, verdict)})",
         found[i],
-        "write what a strong answer says about THIS scenario: which error costs more, which "
-        "data exists, what number decides the threshold; name the follow-up that exposes recitation",
+        BUZZ_FIX,
     )
 
 
@@ -218,8 +228,7 @@ def ml_clothing(doc: LintDoc) -> list[Finding]:
         "warning",
         f"the asks are system design with little ML decision in them ({describe(e.label, verdict)})",
         found[i],
-        "make the ML decisions the core: labels and their delay, the metric that matches the "
-        "product goal, modeling options, evaluation, feedback loops",
+        MLC_FIX,
     )
 
 

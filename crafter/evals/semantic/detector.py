@@ -135,10 +135,10 @@ def warm() -> None:
 
 
 def describe(label: str, verdict: Verdict) -> str:
-    return f"{label}: close to '{_short(verdict.nearest)}' (p={verdict.probability:.2f})"
+    return f"{label}: close to '{short(verdict.nearest)}' (p={verdict.probability:.2f})"
 
 
-def _short(text: str, width: int = 90) -> str:
+def short(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
