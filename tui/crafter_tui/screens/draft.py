@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from crafter_tui.base import CrafterScreen
 from crafter_tui.jobs import DraftJob
+from crafter_tui.widgets.footer import KeyFooter
 from crafter_tui.widgets.stages import StageTable
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class DraftScreen(CrafterScreen):
             with Horizontal(classes="actions"):
                 yield Button("Retry", id="retry", variant="primary", compact=True)
                 yield Button("Back", id="back", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         job = self.job

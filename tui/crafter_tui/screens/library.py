@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from crafter_tui.base import CrafterScreen, plural
+from crafter_tui.widgets.footer import KeyFooter
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -83,7 +84,7 @@ class LibraryScreen(CrafterScreen):
         yield Input(placeholder="Filter by title, file name or review status", id="filter")
         yield DataTable[Content | str](id="scenarios", cursor_type="row")
         yield Static(markup=False, id="library-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#scenarios", DataTable).focus()

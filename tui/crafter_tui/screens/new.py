@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Label, Select, Static, TextArea
+from textual.widgets import Button, Header, Label, Select, Static, TextArea
 
 from crafter_tui.base import CrafterScreen
 from crafter_tui.jobs import DraftJob
+from crafter_tui.widgets.footer import KeyFooter
 from crafter_tui.widgets.model_picker import ModelPicker
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class NewScenarioScreen(CrafterScreen):
             with Horizontal(id="new-actions", classes="actions"):
                 yield Button("Research", id="research", variant="primary", compact=True)
                 yield Button("Draft now", id="draft", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#seed", TextArea).focus()

@@ -14,9 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Header, Input, Label, Select, Static
 
 from crafter_tui.base import CrafterScreen
+from crafter_tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from crafter.domain import Scenario
@@ -114,7 +115,7 @@ class PracticeScreen(CrafterScreen):
                 yield VerticalScroll(id="transcript")
                 yield Static(markup=False, id="practice-status")
                 yield Input(placeholder="Your turn as the interviewer (end to finish)", id="say")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         from crafter.pipeline.practice import practice_model_problem

@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Button, Header, Input, ProgressBar, Static
 
 from crafter_tui.base import CrafterScreen, first_line, plural
 from crafter_tui.jobs import DraftJob
+from crafter_tui.widgets.footer import KeyFooter
 from crafter_tui.widgets.references import ReferenceList
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class ResearchScreen(CrafterScreen):
             with Horizontal(classes="actions"):
                 yield Button("Draft", id="draft", variant="primary", compact=True)
                 yield Button("Back", id="back", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#index-progress").display = False

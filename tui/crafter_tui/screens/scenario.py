@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from crafter.domain import (
     Scenario,
@@ -35,6 +35,7 @@ from crafter_tui.base import CrafterScreen
 from crafter_tui.fields import EditError, Target, apply_edit, current_text, parse_location
 from crafter_tui.widgets.editor import ItemEditor
 from crafter_tui.widgets.findings import FindingsPanel
+from crafter_tui.widgets.footer import KeyFooter
 from crafter_tui.widgets.sections import SectionTree
 
 LINT_DELAY = 0.4  # seconds of quiet typing before the checks run again
@@ -105,7 +106,7 @@ class ScenarioScreen(CrafterScreen):
             yield SectionTree(id="sections")
             yield ItemEditor(id="editor")
         yield FindingsPanel(id="findings")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         tree = self.query_one(SectionTree)
