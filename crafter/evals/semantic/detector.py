@@ -97,13 +97,34 @@ class Detector:
         ]
 
     def flagged(self, texts: Sequence[str]) -> list[tuple[int, Verdict]]:
-        return [
-            (i, v)
-            for i, v in enumerate(self.judge(texts))
-            if v.probability >= self.threshold
-            and v.similarity >= self.min_similarity
-            and v.similarity > v.negative_similarity
-        ]
+        """(index, verdict) of each passage flagged. Only passages the fitted model rates at the
+        threshold or above are compared with the exemplars (most rate below it)."""
+        import numpy as np
+
+        from crafter.evals.semantic.static import shared_static
+
+        if not texts:
+            return []
+        vectors = shared_static().embed(texts)
+        probs = self.probabilities(vectors)
+        rows = np.flatnonzero(probs >= self.threshold)
+        if not len(rows):
+            return []
+        chosen = vectors[rows]
+        sims = (self._pos @ chosen.T).T
+        best = sims.argmax(axis=1)
+        negative = (self._neg @ chosen.T).max(axis=0)
+        out = []
+        for n, i in enumerate(rows.tolist()):
+            v = Verdict(
+                float(probs[i]),
+                self.exemplars.positives[int(best[n])],
+                float(sims[n, best[n]]),
+                float(negative[n]),
+            )
+            if v.similarity >= self.min_similarity and v.similarity > v.negative_similarity:
+                out.append((i, v))
+        return out
 
 
 _DETECTORS: dict[str, Detector] = {}
