@@ -197,7 +197,7 @@ class ExposureIndex:
         k = min(len(self.prompts), max(top, 12))
         lead = np.argpartition(-(feats[:, 0] + words), k - 1)[:k]
         feats[lead, 6] = self.grams(tokens, [int(j) for j in lead])
-        chance = {int(j): model.chance(feats[j].tolist()) for j in lead}
+        chance = dict(zip(lead.tolist(), model.chances(feats[lead]).tolist(), strict=True))
         best = sorted(chance, key=lambda j: -chance[j])[:top]
         return [
             Match(

@@ -92,6 +92,14 @@ class Model:
     duplicate_cos: float
     duplicate_shingles: float
 
+    def chances(self, features: np.ndarray) -> np.ndarray:
+        """``chance`` of each row of ``features`` at once."""
+        import numpy as np
+
+        w = np.asarray(self.weights) / np.asarray(self.scale)
+        z = self.bias + (features - np.asarray(self.mean)) @ w
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0))))
+
     def chance(self, features: Sequence[float]) -> float:
         z = self.bias + sum(
             w * (x - m) / s
