@@ -149,6 +149,26 @@ def detector(check: str) -> Detector:
         return _DETECTORS[check]
 
 
+_STACKED: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def all_probabilities(vectors: np.ndarray) -> np.ndarray:
+    """(n, checks) probabilities of every check's fitted model, in ``SEMANTIC_CHECKS`` order, in
+    one matrix product (the document model's features need them all)."""
+    import numpy as np
+
+    from crafter.evals.semantic.exemplars import SEMANTIC_CHECKS
+
+    if "all" not in _STACKED:
+        dets = [detector(c) for c in SEMANTIC_CHECKS]
+        coef = np.stack([d._coef for d in dets], axis=1)
+        bias = np.array([d._bias - float(d._mean @ d._coef) for d in dets])
+        _STACKED["all"] = (coef, bias)
+    coef, bias = _STACKED["all"]
+    z = vectors.astype(np.float64) @ coef + bias
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+
+
 def warm() -> None:
     """Fit every detector now (before forking workers, so each inherits them)."""
     for check in exemplar_sets():
@@ -167,4 +187,5 @@ def reset() -> None:
     """Forget fitted detectors (tests that swap exemplar files)."""
     with _LOCK:
         _DETECTORS.clear()
+        _STACKED.clear()
     exemplar_sets.cache_clear()

@@ -106,7 +106,7 @@ def _part_sentences(doc: LintDoc, part: str) -> list[str]:
 def features(doc: LintDoc) -> np.ndarray:
     import numpy as np
 
-    from crafter.evals.semantic.detector import detector
+    from crafter.evals.semantic.detector import all_probabilities
     from crafter.evals.semantic.static import shared_static
 
     chunks = []
@@ -117,9 +117,9 @@ def features(doc: LintDoc) -> np.ndarray:
             vectors = shared_static().embed(sentences)
             mean = vectors.mean(axis=0)
             mean /= float(np.linalg.norm(mean)) + 1e-9
-            for check in SEMANTIC_CHECKS:
-                top = np.sort(detector(check).probabilities(vectors))[::-1]
-                scores += [float(top[0]), float(top[:3].mean())]
+            top = -np.sort(-all_probabilities(vectors), axis=0)  # each check's, highest first
+            for c in range(len(SEMANTIC_CHECKS)):
+                scores += [float(top[0, c]), float(top[:3, c].mean())]
         else:
             mean = np.zeros(DIMENSIONS, np.float32)
             scores = [0.0] * (2 * len(SEMANTIC_CHECKS))
