@@ -14,6 +14,7 @@ from typing import Any
 
 from crafter.domain import Scenario, to_yaml
 from crafter.domain.atomic import atomic_write_text
+from crafter.errors import UsageError
 from crafter.evals.findings import Finding
 from crafter.pipeline import stages
 from crafter.pipeline.events import Cancelled, EventSink, StageEvent, ignore
@@ -72,6 +73,21 @@ def _known_urls(index: Any) -> frozenset[str]:
     return frozenset(urls)
 
 
+def _refuse_non_needs(seed: str) -> None:
+    """A seed that reads like no ML need at all gets a message, not a scenario built on nothing."""
+    from crafter.retrieval.kinds import NEED_FLOOR, need_closeness
+
+    closeness = need_closeness(seed)
+    if closeness is not None and closeness < NEED_FLOOR:
+        raise UsageError(
+            f"the seed {seed[:60]!r} does not read like a product or user need (closeness "
+            f"{closeness:.2f} to the kinds of ML problem crafter knows; a need scores {NEED_FLOOR} "
+            "or more)",
+            hint='say who needs what and why, e.g. "route questions in our #ask-eng Slack channel '
+            'to the people who can answer them"',
+        )
+
+
 def run_pipeline(
     seed: str,
     level: str,
@@ -93,6 +109,8 @@ def run_pipeline(
         from crafter.retrieval.embedding import shared_embedder
 
         shared_embedder().preload()
+    if resume is None:
+        _refuse_non_needs(seed)
     run = resume or (RunFolder.create(runs_root, seed) if runs_root is not None else None)
     if run is not None and resume is None:
         run.write_meta(
