@@ -4,7 +4,8 @@ Scores each pair the way lint runs it: the scenario's title and text against the
 (a near-copy counts as caught when the check warns; any warning on a same_domain or unrelated
 pair is a false positive). Sets: ``evals/exposure/calibration.yaml`` and ``calibration2.yaml``
 (the model is fitted on them), ``pairs_blind.yaml`` (written blind; scored once before the exemplar
-model, looked at since) and ``pairs_blind2.yaml`` (written blind; scored once, with --blind2).
+model, looked at since), ``pairs_blind2.yaml`` (written blind; scored once, with --blind2) and
+``pairs_blind3.yaml`` (written blind; scored once after the 401-prompt exemplars, with --blind3).
 
 Run: .venv/bin/python benchmarks/exposure.py            # print the figures
      .venv/bin/python benchmarks/exposure.py --calibrate  # refit evals/exposure/rule.yaml
@@ -183,6 +184,8 @@ def main() -> None:
     sets = [*CALIBRATION, *HARDER, "pairs_blind.yaml"]
     if "--blind2" in sys.argv:  # scored once, after the model was final (see BLIND-SCORE.txt)
         sets.append("pairs_blind2.yaml")
+    if "--blind3" in sys.argv:  # scored once, fourth session (see BLIND-SCORE.txt)
+        sets.append("pairs_blind3.yaml")
     for name in sets:
         path = FOLDER / name
         if not path.is_file():

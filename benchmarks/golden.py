@@ -1,7 +1,9 @@
 """The golden suite's precision and recall per check for every set: the tuned cases, the two
 holdouts (tuned on since), all three together (what tests/test_golden.py holds to the floors), and
 blind3 (written blind; its before-tuning score is in evals/blind3/SCORE-BEFORE-TUNING.txt, looked at
-since) and blind4 (written blind in the third session; scored once: evals/blind4/SCORE-BEFORE-TUNING.txt).
+since) and blind4 (written blind in the third session; scored once: evals/blind4/SCORE-BEFORE-TUNING.txt,
+tuned on since) and blind5 (written blind in the fourth session, never tuned on: scored once after
+the document model was final, evals/blind5/SCORE-ONCE.txt).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -16,7 +18,8 @@ def main() -> None:
     evals = data_dir("evals")
     cases, holdout, holdout2 = evals / "cases", evals / "holdout", evals / "holdout2"
     blind3 = evals / "blind3"  # its pre-tuning score is in SCORE-BEFORE-TUNING.txt
-    blind4 = evals / "blind4"  # never tuned on: scored once (SCORE-BEFORE-TUNING.txt)
+    blind4 = evals / "blind4"  # scored once (SCORE-BEFORE-TUNING.txt), tuned on since
+    blind5 = evals / "blind5"  # written blind in the fourth session; scored once (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
@@ -24,6 +27,7 @@ def main() -> None:
         ("all tuned", [cases, holdout, holdout2]),
         ("blind3", [blind3]),
         ("blind4", [blind4]),
+        ("blind5", [blind5]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")

@@ -254,7 +254,11 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
         # The meaning of the prompt can clear a lexical miss: specific wording with few numbers
         # (a named user, a named constraint) reads unlike every vague exemplar.
         veto = semantic.vagueness_veto()
-        if verdict is not None and concreteness >= 3 and verdict.probability < veto:
+        if (
+            verdict is not None
+            and concreteness >= semantic.vagueness_veto_min_concreteness()
+            and verdict.probability < veto
+        ):
             scores["vagueness_vetoed"] = 1.0
         else:
             findings.append(

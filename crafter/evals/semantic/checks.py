@@ -244,5 +244,11 @@ def vagueness_veto() -> float:
     return detector("vagueness").exemplars.extra.get("veto", 0.2)
 
 
+def vagueness_veto_min_concreteness() -> float:
+    """How many concrete items (numbers, data, users, constraints) a prompt needs before its
+    meaning may clear a word-rule miss."""
+    return detector("vagueness").exemplars.extra.get("veto_min_concreteness", 3)
+
+
 def describe_vague(verdict: Verdict) -> str:
     return describe(_label("vagueness"), verdict)
