@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crafter.evals.semantic.exemplars import ExemplarSet, exemplar_sets
@@ -57,16 +58,20 @@ class Detector:
             np.full(len(bg), (1 / 6) / max(1, len(bg))),
         ])  # fmt: skip
         self._mean = x.mean(axis=0)
-        xc = (x - self._mean) * 8.0  # unit vectors have small coordinates: scale for the fit
-        coef = np.zeros(x.shape[1])
-        bias = 0.0
-        for _ in range(_STEPS):
-            p = 1.0 / (1.0 + np.exp(-(xc @ coef + bias)))
-            g = (p - y) * w
-            coef -= _RATE * (xc.T @ g + _L2 * coef)
-            bias -= _RATE * g.sum()
-        self._coef = coef * 8.0
-        self._bias = bias
+        fitted = _cached_fit(exemplars.check, x, y, w)
+        if fitted is None:
+            xc = (x - self._mean) * 8.0  # unit vectors have small coordinates: scale for the fit
+            coef = np.zeros(x.shape[1])
+            bias = 0.0
+            for _ in range(_STEPS):
+                p = 1.0 / (1.0 + np.exp(-(xc @ coef + bias)))
+                g = (p - y) * w
+                coef -= _RATE * (xc.T @ g + _L2 * coef)
+                bias -= _RATE * g.sum()
+            fitted = (coef * 8.0, float(bias))
+            _store_fit(exemplars.check, x, y, w, fitted)
+        self._coef: np.ndarray = fitted[0]
+        self._bias: float = fitted[1]
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -125,6 +130,51 @@ class Detector:
             if v.similarity >= self.min_similarity and v.similarity > v.negative_similarity:
                 out.append((i, v))
         return out
+
+
+def _fit_key(check: str, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(f"{check}\0{_L2}\0{_STEPS}\0{_RATE}".encode())
+    for a in (x, y, w):
+        digest.update(a.tobytes())
+    return digest.hexdigest()[:24]
+
+
+def _fit_path(key: str) -> Path:
+    from crafter.resources import cache_root
+
+    return cache_root() / "lint" / f"detector-{key}.npy"
+
+
+def _cached_fit(
+    check: str, x: np.ndarray, y: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, float] | None:
+    """A fit done before on exactly these vectors, labels and weights (every lint process used to
+    refit all six, ~60 ms each); None when there is none or it does not read back whole."""
+    import numpy as np
+
+    try:
+        data = np.load(_fit_path(_fit_key(check, x, y, w)), allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if data.shape != (x.shape[1] + 1,) or not np.all(np.isfinite(data)):
+        return None
+    return np.asarray(data[:-1], dtype=np.float64), float(data[-1])
+
+
+def _store_fit(
+    check: str, x: np.ndarray, y: np.ndarray, w: np.ndarray, fitted: tuple[np.ndarray, float]
+) -> None:
+    import io
+
+    import numpy as np
+
+    from crafter.resources import store_cached
+
+    buf = io.BytesIO()
+    np.save(buf, np.append(fitted[0], fitted[1]), allow_pickle=False)
+    store_cached(_fit_path(_fit_key(check, x, y, w)), buf.getvalue())
 
 
 _DETECTORS: dict[str, Detector] = {}

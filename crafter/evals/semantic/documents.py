@@ -165,33 +165,38 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float) -> CheckModel:
     return CheckModel(mean, scale, coef, bias)
 
 
-def _folder_files(cfg: Config) -> list[tuple[Path, dict[str, Any]]]:
-    """(labels.yaml, its parsed content) of each training folder that exists."""
-    import yaml
-
+def _folders(cfg: Config) -> list[Path]:
+    """The training folders that exist (each with a labels.yaml)."""
     from crafter.resources import data_dir
 
-    out = []
-    for name in cfg.folders:
-        labels = data_dir("evals") / name / "labels.yaml"
-        if labels.is_file():
-            out.append((labels, yaml.safe_load(labels.read_text(encoding="utf-8"))))
-    return out
+    found = [data_dir("evals") / name for name in cfg.folders]
+    return [f for f in found if (f / "labels.yaml").is_file()]
+
+
+def _folder_files(cfg: Config) -> list[tuple[Path, dict[str, Any]]]:
+    """(labels.yaml, its parsed content) of each training folder (for fitting only: parsing
+    the labels takes about a second in pure-Python YAML)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [
+        (f / "labels.yaml", yaml.load((f / "labels.yaml").read_text(encoding="utf-8"), loader))
+        for f in _folders(cfg)
+    ]
 
 
 def training_digest() -> str:
-    """What the model is fitted on: the settings, the labelled folders (labels and case files),
-    the exemplars and static table (the knowledge version) and the feature code."""
+    """What the model is fitted on: the settings, every file of the labelled folders (labels and
+    cases, read as bytes: no YAML is parsed), the exemplars and static table (the knowledge
+    version) and the feature code."""
     from crafter.evals.semantic.exemplars import knowledge_version
 
     cfg = load_config()
     digest = hashlib.sha256(f"{FORMAT}\0{FEATURES}\0{knowledge_version()}".encode())
-    for labels, data in _folder_files(cfg):
-        digest.update(labels.parent.name.encode() + b"\0" + labels.read_bytes())
-        for case in data.get("cases", []):
-            path = labels.parent / str(case.get("file", ""))
-            if path.is_file():
-                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for folder in _folders(cfg):
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.name != "README.md":
+                digest.update(f"{folder.name}/{path.name}".encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:24]
 
 
@@ -304,7 +309,7 @@ def _load() -> dict[str, CheckModel]:
         ) from None
     trained_on, shipped = from_json(raw, path)
     cfg = load_config()
-    if not _folder_files(cfg):
+    if not _folders(cfg):
         return shipped  # no labelled folders here (a team's own exemplar folder): as shipped
     current = training_digest()
     if current == trained_on:
