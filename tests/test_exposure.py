@@ -20,10 +20,8 @@ from crafter.evals.exposure_data import (
     parse_exposure,
     read_exposure,
 )
-from crafter.evals.exposure_vectors import STEM
 from crafter.evals.lint import lint_paths, lint_text
 from crafter.resources import data_dir
-from crafter.retrieval.shipped_vectors import default_location, load_shipped, text_key
 from tests.helpers import run_cli
 
 DAY = dt.date(2026, 11, 1)
@@ -35,14 +33,10 @@ def _findings(text: str, path: str = "q.md") -> list[tuple[str, str]]:
     return [(f.check, f.severity) for f in lint_text(text, DAY, path).findings]
 
 
-def test_the_bundled_index_is_big_parsed_and_every_prompt_has_a_shipped_vector() -> None:
+def test_the_bundled_index_is_big_and_parsed() -> None:
     lst = bundled_list()
     assert len(lst.prompts) >= 400 and lst.version
     assert all(p.count >= 1 and p.title for p in lst.prompts)
-    shipped, problem = load_shipped(default_location(), STEM)
-    assert problem is None and shipped is not None
-    missing = [p.id for p in lst.prompts if text_key(p.text) not in shipped.rows]
-    assert missing == [], "run tools/build_exposure_vectors.py"
 
 
 def test_a_near_copy_warns_naming_the_prompt_and_its_sources() -> None:

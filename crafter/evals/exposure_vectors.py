@@ -3,8 +3,7 @@
 A probe is embedded once: kept in memory, and in ``<cache dir>/exposure/`` as 768-byte files named
 by the text's hash (written whole; an unreadable cache is ignored, never trusted blindly: the file
 must be exactly one vector long). The exposure check itself uses static vectors
-(exposure_model.py). ``STEM`` names the bundled prompts' MiniLM vectors that
-``tools/build_exposure_vectors.py`` still writes to ``crafter/data/``; nothing reads them now.
+(exposure_model.py).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from crafter.retrieval.shipped_vectors import text_key
 if TYPE_CHECKING:
     import numpy as np
 
-STEM = "exposure_vectors"
 _MEMORY: dict[str, np.ndarray] = {}
 _MEMORY_MAX = 50_000
 
