@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from crafter.evals.document import LintDoc, Segment
 from crafter.evals.findings import Finding, Severity, excerpt
-from crafter.evals.knowledge import FastPattern, Knowledge
+from crafter.evals.knowledge import Knowledge
 from crafter.evals.semantic.detector import Verdict, describe, detector
 
 MAX_PASSAGES = 200
@@ -58,19 +58,12 @@ def _sentences(seg: Segment) -> list[tuple[int, str]]:
     return seg.sentences
 
 
-def passages(
-    segs: list[Segment], unless: FastPattern | None = None
-) -> Iterator[tuple[Segment, int, str]]:
-    """(segment, offset, sentence) for each sentence worth judging, headers left out; with
-    ``unless``, sentences it matches (lowercased) are left out too."""
+def passages(segs: list[Segment]) -> Iterator[tuple[Segment, int, str]]:
+    """(segment, offset, sentence) for each sentence worth judging, headers left out (at most
+    MAX_PASSAGES)."""
     count = 0
     for seg in segs:
-        # One look at the whole segment rules out most of them: when the pattern cannot match
-        # anywhere in it, it matches none of its sentences.
-        screen = unless is not None and unless.may_match(seg.flat_low)
         for pos, sent in _sentences(seg):
-            if screen and unless is not None and unless.search(sent.lower()):
-                continue
             yield seg, pos, sent
             count += 1
             if count >= MAX_PASSAGES:
@@ -110,8 +103,11 @@ def segments(doc: LintDoc, part: str) -> list[Segment]:
 
 
 def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
-    found = list(passages([s for s in doc.segments if s.part != "trap"], unless=k.background))
-    hits = _judge("rederive", found)
+    # As in staleness: the flagged sentences only are looked at for background cues.
+    found = list(passages([s for s in doc.segments if s.part != "trap"]))
+    hits = [
+        (i, v) for i, v in _judge("rederive", found) if not k.background.search(found[i][2].lower())
+    ]
     if not hits:
         return []
     i, verdict = hits[0]
@@ -130,8 +126,15 @@ def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
 
 def staleness(doc: LintDoc, k: Knowledge) -> list[Finding]:
     for part in ("answer", "prompt"):
-        found = list(passages(segments(doc, part), unless=k.history_cues))
-        hits = _judge("staleness", found)
+        # Judged first, then the few flagged sentences looked at for history cues ("used to",
+        # "baseline"): the same verdicts as leaving cue sentences out beforehand, at a fraction
+        # of the pattern searches (for a text of at most MAX_PASSAGES sentences).
+        found = list(passages(segments(doc, part)))
+        hits = [
+            (i, v)
+            for i, v in _judge("staleness", found)
+            if not k.history_cues.search(found[i][2].lower())
+        ]
         if hits:
             i, verdict = hits[0]
             return _at(
