@@ -3,8 +3,9 @@
 Between a model's answer and the scenario file it becomes, regen still lints, checks support
 and may revise: seconds in which a crash, ``kill -9`` or a power cut would lose an answer that
 was paid for. Every answer is therefore written first (atomically, fsynced) to
-``<library>/.crafter/answers/<key>.json`` (the library's state folder), keyed by a digest of the model, the messages, the
-schema and the token limit; the rerun that resumes the run finds it there and sends nothing.
+``<library>/.crafter/answers/<key>.json`` (the library's state folder), keyed by a digest of the
+model, the messages, the schema and the token limit; the rerun that resumes the run finds it there
+and sends nothing.
 An answer is dropped once its scenario's file is written, and the folder emptied when a run
 ends with nothing failed; answers that do not parse are ignored and asked again.
 """

@@ -211,8 +211,11 @@ def training_set(cfg: Config) -> tuple[np.ndarray, dict[str, list[tuple[int, int
     labels: dict[str, list[tuple[int, int]]] = {c: [] for c in cfg.checks}
     for path, data in _folder_files(cfg):
         for case in data.get("cases", []):
-            file = path.parent / str(case["file"])
-            text = file.read_text(encoding="utf-8")
+            file = path.parent / str(case.get("file", ""))
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # a case named in the labels but missing or unreadable: not trained on
             doc = (
                 parse_lint_doc(text, str(file))
                 if file.suffix.lower() in YAML_SUFFIXES
