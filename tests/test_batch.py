@@ -23,12 +23,9 @@ from crafter.domain.library import apply_review, list_scenario_files, open_libra
 from crafter.domain.locks import lock_is_held
 from crafter.errors import ProviderError, UsageError
 from crafter.pipeline import DraftRequest, draft_scenario
-from crafter.pipeline.batch import (
-    RegenOptions,
-    RegenReport,
-    open_regen,
-)
+from crafter.pipeline.batch import RegenOptions, open_regen
 from crafter.pipeline.regen_journal import JOURNAL_NAME, LOCK_NAME, Journal
+from crafter.pipeline.regen_run import RegenReport
 from crafter.providers import FakeProvider, Message
 from crafter.providers.scaffold import ScaffoldProvider
 from tests.helpers import content_dict, run_cli
@@ -732,7 +729,7 @@ def test_an_answer_paid_for_is_kept_when_its_file_cannot_be_written_and_reused_b
     # a write that fails) must not cost the answer. The rerun drafts from the kept answers and
     # sends no request; a run that ends empties the store.
     import crafter.domain.atomic as atomic
-    import crafter.pipeline.batch as batch
+    import crafter.pipeline.regen_run as batch
 
     make_library(tmp_path, 3)
     real_write = atomic.atomic_write_text

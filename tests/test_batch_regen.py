@@ -18,9 +18,10 @@ import pytest
 
 from crafter.domain import load_scenario
 from crafter.domain.library import list_scenario_files
-from crafter.pipeline.batch import RegenOptions, RegenReport, open_regen
+from crafter.pipeline.batch import RegenOptions, open_regen
 from crafter.pipeline.batch_api import BatchOptions, BatchRegen
 from crafter.pipeline.regen_journal import JOURNAL_NAME
+from crafter.pipeline.regen_run import RegenReport
 from crafter.providers import RetryPolicy
 from crafter.providers.anthropic_messages import AnthropicProvider
 from crafter.providers.batches import batch_backend

@@ -18,8 +18,9 @@ from crafter.domain import load_scenario
 from crafter.domain.library import list_scenario_files
 from crafter.domain.messages import Message
 from crafter.errors import UsageError
-from crafter.pipeline.batch import RegenOptions, RegenReport, open_regen
+from crafter.pipeline.batch import RegenOptions, open_regen
 from crafter.pipeline.models import DraftOutput, Frame, NoteSet
+from crafter.pipeline.regen_run import RegenReport
 from crafter.providers import FakeProvider
 from crafter.resources import data_dir
 from crafter.retrieval.index import source_label

@@ -17,14 +17,8 @@ from crafter.errors import CrafterError, UsageError
 
 if TYPE_CHECKING:
     from crafter.domain import Scenario
-    from crafter.pipeline.batch import (
-        Outcome,
-        RegenOptions,
-        RegenPlan,
-        RegenProgress,
-        RegenReport,
-        RegenSession,
-    )
+    from crafter.pipeline.batch import RegenOptions, RegenPlan
+    from crafter.pipeline.regen_run import Outcome, RegenProgress, RegenReport, RegenSession
     from crafter.providers.batches import BatchStatus
 
 

@@ -27,10 +27,11 @@ from typing import Any
 
 from crafter.domain.jsonlines import append_rows, read_rows
 from crafter.errors import ProviderError
-from crafter.pipeline.batch import (
+from crafter.pipeline.batch import PlanItem, RegenPlan
+from crafter.pipeline.draft import draft_scenario
+from crafter.pipeline.regen_journal import Journal, remove_stale_temp_files
+from crafter.pipeline.regen_run import (
     Outcome,
-    PlanItem,
-    RegenPlan,
     RegenProgress,
     RegenReport,
     RegenSession,
@@ -39,8 +40,6 @@ from crafter.pipeline.batch import (
     _write_one,
     progress_snapshot,
 )
-from crafter.pipeline.draft import draft_scenario
-from crafter.pipeline.regen_journal import Journal, remove_stale_temp_files
 from crafter.providers import Provider
 from crafter.providers.base import Generation, Message, T
 from crafter.providers.batches import (

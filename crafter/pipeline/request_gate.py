@@ -4,7 +4,7 @@ Regen used to run N drafting threads, each holding its slot from its first model
 write. The answers of one round come back together, and every thread then validated, linted and
 wrote its draft (about 20 ms of CPU each, one at a time under the GIL) before its next request
 went out: with 8 threads, every round of requests started about 0.15 s late. Now regen keeps more
-drafts going than the concurrency (see batch._Pool) and this gate bounds what matters, the
+drafts going than the concurrency (see regen_run._Pool) and this gate bounds what matters, the
 requests in flight: a thread takes a slot for its model call only, so the next draft's request
 leaves as soon as an answer arrives, while the finished one is checked and written.
 
