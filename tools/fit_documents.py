@@ -18,15 +18,11 @@ from crafter.evals.semantic import documents
 
 
 def cross_validate(cfg: documents.Config) -> None:
-    """Per blind set left out: the model alone, and the rules with the model (what lint reports)."""
-    x, labels = documents.training_set(cfg)
-    cases = [
-        (path.parent, case)
-        for path, data in documents._folder_files(cfg)
-        for case in data.get("cases", [])
-    ]
-    folders = np.array([folder.name for folder, _ in cases])
-    rules = _rule_findings(cases)
+    """Per blind set left out: the model alone, and the rules with the model (what lint reports,
+    the buzzword veto for rubrics tied to the scenario included)."""
+    x, labels, meta = documents.training_set(cfg)
+    folders = np.array([file.parent.name for file, _ in meta])
+    rules = _rule_findings([file for file, _ in meta])
     for held in sorted({f for f in folders.tolist() if f.startswith("blind")}):
         print(f"== held out: {held}")
         for check, items in labels.items():
@@ -39,6 +35,8 @@ def cross_validate(cfg: documents.Config) -> None:
             both = [0, 0, 0]
             for r, truth in zip(idx[~train], y[~train], strict=True):
                 fired = model.probability(x[r]) >= th
+                if check == "buzzword" and meta[r][1] >= documents.TIED_VETO:
+                    fired = False
                 for tally, hit in ((alone, fired), (both, fired or check in rules[r])):
                     tally[0] += int(hit and truth == 1)
                     tally[1] += int(hit and truth == 0)
@@ -53,7 +51,7 @@ def _pr(t: list[int]) -> str:
     return f"precision {tp / max(1, tp + fp):.2f} recall {tp / max(1, tp + fn):.2f}"
 
 
-def _rule_findings(cases: list[tuple[Path, dict[str, object]]]) -> list[set[str]]:
+def _rule_findings(files: list[Path]) -> list[set[str]]:
     """What the other rules raise on each case (the document model switched off)."""
     import datetime as dt
 
@@ -65,8 +63,8 @@ def _rule_findings(cases: list[tuple[Path, dict[str, object]]]) -> list[set[str]
     documents.judge = lambda doc, raised: []  # type: ignore[assignment]
     try:
         out = []
-        for folder, case in cases:
-            r = lint_file(folder / str(case["file"]), dt.date(2026, 11, 1))
+        for file in files:
+            r = lint_file(file, dt.date(2026, 11, 1))
             out.append({f.check for f in r.findings if f.severity in ("error", "warning")})
         return out
     finally:

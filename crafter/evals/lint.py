@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from crafter.domain import Scenario, ScenarioFileError
 from crafter.domain.yamlio import parse_scenario_with_lines
-from crafter.evals import blockyaml, pacing, scenario_checks, text_checks
+from crafter.evals import blockyaml, field_checks, pacing, scenario_checks, text_checks
 from crafter.evals.document import LintDoc, from_scenario, from_text
 from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
 from crafter.evals.knowledge import knowledge
@@ -145,8 +145,8 @@ def check_doc(
     found, scores = text_checks.vagueness(doc, k)
     result.findings += found
     result.scores.update(scores)
-    result.findings += text_checks.staleness(doc, k, as_of)
-    result.findings += text_checks.rederive(doc, k)
+    result.findings += field_checks.staleness(doc, k, as_of)
+    result.findings += field_checks.rederive(doc, k)
     for check in (text_checks.ml_clothing, text_checks.coverage, text_checks.buzzword):
         found, scores = check(doc, k)
         result.findings += found

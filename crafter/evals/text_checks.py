@@ -3,7 +3,6 @@ rederive, ml-clothing, coverage, buzzword. Pure functions over a LintDoc."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -174,7 +173,7 @@ def semantic_min_similarity() -> float:
     return detector("vagueness").min_similarity
 
 
-def _segments(doc: LintDoc, part: str | None = None) -> Iterator[Segment]:
+def part_segments(doc: LintDoc, part: str | None = None) -> Iterator[Segment]:
     for seg in doc.segments:
         if seg.part == "trap" or (part is not None and seg.part != part):
             continue
@@ -229,7 +228,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     hook_finding = _few_hooks(doc, concreteness)
     # A thin scenario's few hooks are its vagueness finding; the prompt checks below stand aside.
     thin = hook_finding is not None and hook_finding.severity == "warning"
-    first_line = next(iter(_segments(doc)), None)
+    first_line = next(iter(part_segments(doc)), None)
     location = first_line.location if first_line else ""
     prompt = doc.prompt
     prompt_words = len(prompt.split())
@@ -292,9 +291,6 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     return findings, scores
 
 
-# -- staleness ----------------------------------------------------------------------------------
-
-
 def _few_hooks(doc: LintDoc, concreteness: int) -> Finding | None:
     """A scenario with fewer than 3 hooks: a warning, or a note when its premise is full of
     specifics (numbers, data, users, constraints) that still give the candidate decisions."""
@@ -310,162 +306,6 @@ def _few_hooks(doc: LintDoc, concreteness: int) -> Finding | None:
         location="hooks",
         suggestion="add hooks from the domain: data limits, error costs, scale, policy",
     )  # fmt: skip
-
-
-def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
-    findings = _staleness_lexical(doc, k, as_of)
-    if not any(f.severity == "error" for f in findings):
-        findings += _rejects_modern(doc, k)
-    if not any(
-        f.severity != "info" and f.location not in ("as_of", "references") for f in findings
-    ):
-        from crafter.evals.semantic import checks as semantic
-
-        findings = semantic.staleness(doc, k) + findings
-    return findings
-
-
-def _rejects_modern(doc: LintDoc, k: Knowledge) -> list[Finding]:
-    """The interviewer's side turns away a current approach (see staleness.yaml, rejects_modern)."""
-    if k.rejects_modern is None:
-        return []
-    modern, cues = k.rejects_modern
-    for seg in _segments(doc, "answer"):
-        if not (modern.may_match(seg.flat_low) and cues.may_match(seg.flat_low)):
-            continue
-        for start, sent in sentences(seg.low):
-            m = modern.search(sent)
-            if m is None or cues.search(sent) is None:
-                continue
-            return [
-                Finding(
-                    "staleness", "error",
-                    "the answer key turns away a current approach: it expects the past",
-                    evidence=excerpt(seg.text, start + m.start(), start + m.end()),
-                    location=seg.where(start + m.start()),
-                    suggestion="let the candidate weigh the current approach against the older one on "
-                    "this scenario's numbers (latency, cost, labels) instead of ruling it out; keep the "
-                    "old one as a baseline to beat",
-                )
-            ]  # fmt: skip
-    return []
-
-
-def _staleness_lexical(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
-    findings: list[Finding] = []
-    seen: set[str] = set()
-    whole = doc.low()
-    for part in ("answer", "prompt"):
-        part_text = doc.low(part)
-        # Only eras that match somewhere in this part are worth a sentence-by-sentence look.
-        eras = [
-            e for e in k.eras
-            if e.id not in seen and as_of >= e.stale_since and e.patterns.search(part_text)
-            and (e.with_ is None or e.with_.search(part_text))
-            and (e.topic is None or e.topic.search(whole))
-        ]  # fmt: skip
-        if not eras:
-            continue
-        for seg in _segments(doc, part):
-            sents = sentences(seg.low)
-            for era in eras:
-                if era.id in seen or not era.patterns.search(seg.low):
-                    continue
-                for i, (start, sent) in enumerate(sents):
-                    m = era.patterns.search(sent)
-                    if not m:
-                        continue
-                    window = sent + (sents[i - 1][1] if i else "")
-                    if k.history_cues.search(window):
-                        continue
-                    seen.add(era.id)
-                    findings.append(
-                        Finding(
-                            "staleness", "error" if part == "answer" else "warning",
-                            f"relies on {era.name}, past its era as of {as_of} (stale since {era.stale_since:%Y-%m})",
-                            evidence=excerpt(seg.text, start + m.start(), start + m.end()),
-                            location=seg.where(start + m.start()),
-                            suggestion=f"expect the current approach instead: {era.replaced_by}; "
-                            "keep the old one as a baseline to beat",
-                        )
-                    )  # fmt: skip
-                    break
-    s = doc.scenario
-    if s is not None:
-        months = (as_of.year - s.as_of.year) * 12 + as_of.month - s.as_of.month
-        if months > k.rereview_after_months:
-            findings.append(
-                Finding(
-                    "staleness", "warning", f"as_of {s.as_of} is {months} months old: due for re-review",
-                    location="as_of", suggestion="re-check the decisions' modern approaches, then update as_of",
-                )
-            )  # fmt: skip
-        if s.references and all(as_of.year - r.year > k.old_reference_years for r in s.references):
-            newest = max(r.year for r in s.references)
-            findings.append(
-                Finding(
-                    "staleness", "info", f"every reference is older than {k.old_reference_years} years (newest {newest})",
-                    location="references", suggestion="look for a recent write-up with crafter search",
-                )
-            )  # fmt: skip
-    return findings
-
-
-# -- rederive -----------------------------------------------------------------------------------
-
-
-def _ambush(sents: list[tuple[int, str]], k: Knowledge) -> tuple[str, int, int, int] | None:
-    """(algorithm, sentence index, match start, match end) of the first algorithm named under
-    pressure (derive, prove, whiteboard...) in this or a neighbouring sentence, not as background."""
-    for i, (_, sent) in enumerate(sents):
-        if k.background.search(sent):
-            continue
-        for algo in k.algorithms:
-            m = algo.patterns.search(sent)
-            if m and k.pressure.search(" ".join(s for _, s in sents[max(0, i - 1) : i + 2])):
-                return algo.name, i, m.start(), m.end()
-    return None
-
-
-def _rederive_finding(name: str, evidence: str, location: str, k: Knowledge) -> list[Finding]:
-    return [
-        Finding(
-            "rederive", "warning", f"success seems to hinge on re-deriving {name} under time pressure",
-            evidence=evidence, location=location, suggestion=k.rederive_suggestion,
-        )
-    ]  # fmt: skip
-
-
-def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
-    found = _rederive_lexical(doc, k)
-    if found:
-        return found
-    from crafter.evals.semantic import checks as semantic
-
-    return semantic.rederive(doc, k)
-
-
-def _rederive_lexical(doc: LintDoc, k: Knowledge) -> list[Finding]:
-    text = doc.low()
-    if not any(a.patterns.search(text) for a in k.algorithms):
-        return []
-    for seg in _segments(doc):
-        sents = sentences(seg.low)
-        hit = _ambush(sents, k)
-        if hit:
-            name, i, lo, hi = hit
-            start = sents[i][0]
-            return _rederive_finding(
-                name, excerpt(seg.text, start + lo, start + hi), seg.where(start + lo), k
-            )
-    # Text split into lines: the algorithm and the pressure may sit on neighbouring lines.
-    if doc.scenario is None:
-        sents = sentences(" ".join(text.split()))
-        hit = _ambush(sents, k)
-        if hit:
-            sent = sents[hit[1]][1]
-            return _rederive_finding(hit[0], excerpt(sent, 0, len(sent), 0), "", k)
-    return []
 
 
 # -- ml-clothing --------------------------------------------------------------------------------
@@ -646,7 +486,7 @@ def _buzzword_lexical(
     numbers = count_numbers(answer) if doc.scenario is not None else scenario_numbers(answer)
     scores = {"generic_phrases": float(len(generic)), "answer_numbers": float(numbers)}
     if (len(generic) >= 3 and numbers <= 1) or (len(generic) >= 5 and numbers <= 3):
-        seg = next(s for s in _segments(doc, "answer"))
+        seg = next(s for s in part_segments(doc, "answer"))
         return [
             Finding(
                 "buzzword", "warning",

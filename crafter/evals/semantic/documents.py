@@ -200,8 +200,11 @@ def training_digest() -> str:
     return digest.hexdigest()[:24]
 
 
-def training_set(cfg: Config) -> tuple[np.ndarray, dict[str, list[tuple[int, int]]]]:
-    """Every labelled case's features, and per check the (row, 0/1) of the cases labelled for it."""
+def training_set(
+    cfg: Config,
+) -> tuple[np.ndarray, dict[str, list[tuple[int, int]]], list[tuple[Path, float]]]:
+    """Every labelled case's features; per check the (row, 0/1) of the cases labelled for it; and
+    per row the case's file and its answer's tied share (for cross-validation)."""
     import numpy as np
 
     from crafter.evals.document import from_text
@@ -209,6 +212,7 @@ def training_set(cfg: Config) -> tuple[np.ndarray, dict[str, list[tuple[int, int
 
     rows: list[np.ndarray] = []
     labels: dict[str, list[tuple[int, int]]] = {c: [] for c in cfg.checks}
+    meta: list[tuple[Path, float]] = []
     for path, data in _folder_files(cfg):
         for case in data.get("cases", []):
             file = path.parent / str(case.get("file", ""))
@@ -225,18 +229,19 @@ def training_set(cfg: Config) -> tuple[np.ndarray, dict[str, list[tuple[int, int
                 continue
             row = len(rows)
             rows.append(features(doc))
+            meta.append((file, tied_share(doc)))
             for check in cfg.checks:
                 if check in case.get("must", []):
                     labels[check].append((row, 1))
                 elif check in case.get("must_not", []):
                     labels[check].append((row, 0))
-    return (np.stack(rows) if rows else np.zeros((0, 1))), labels
+    return (np.stack(rows) if rows else np.zeros((0, 1))), labels, meta
 
 
 def fit_all(cfg: Config) -> dict[str, CheckModel]:
     import numpy as np
 
-    x, labels = training_set(cfg)
+    x, labels, _ = training_set(cfg)
     models = {}
     for check, items in labels.items():
         if len({y for _, y in items}) < 2:
@@ -346,6 +351,10 @@ def judge(doc: LintDoc, raised: set[str]) -> list[Finding]:
     todo = [c for c in todo if c in fitted]
     if not todo:
         return []
+    if "buzzword" in todo and tied_share(doc) >= TIED_VETO:
+        todo.remove("buzzword")  # its lines name this scenario's own numbers and terms
+    if not todo:
+        return []
     x = features(doc)
     out = []
     for check in todo:
@@ -354,6 +363,31 @@ def judge(doc: LintDoc, raised: set[str]) -> list[Finding]:
         if p >= settings.threshold:
             out.append(_finding(doc, check, settings, p))
     return out
+
+
+# A rubric whose lines mostly name the scenario's own numbers or terms is about this scenario,
+# whatever the document model reads into it: no buzzword finding from the model.
+TIED_VETO = 0.5
+
+
+def tied_share(doc: LintDoc) -> float:
+    """The share of answer lines that name a number of the prompt or two of its content words."""
+    import re
+
+    from crafter.evals.pacing import key_terms
+
+    answer = _part_sentences(doc, "answer")
+    if not answer:
+        return 0.0
+    prompt = doc.joined("prompt")
+    numbers = set(re.findall(r"\d+(?:[.,]\d+)?", prompt[:20_000]))
+    terms = {t for t in key_terms(prompt[:20_000]) if len(t) >= 4 and not t.isdigit()}
+    tied = 0
+    for line in answer:
+        mine = set(re.findall(r"\d+(?:[.,]\d+)?", line))
+        if mine & numbers or len(key_terms(line) & terms) >= 2:
+            tied += 1
+    return tied / len(answer)
 
 
 def _finding(doc: LintDoc, check: str, settings: CheckConfig, p: float) -> Finding:
