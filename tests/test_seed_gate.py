@@ -43,3 +43,15 @@ def test_a_nonsense_seed_is_refused_with_exit_2_and_no_scenario(tmp_path: Path, 
 def test_a_seed_in_a_script_the_embedder_cannot_judge_is_not_refused() -> None:
     assert need_closeness("コールセンターの通話をリアルタイムで文字起こししたい") is None
     assert need_closeness("Queremos predecir qué clientes van a dejar la tarjeta") is not None
+
+
+def test_a_redraft_does_not_check_its_library_seed_again() -> None:
+    # Regen redrafts the library's own seeds: the check (an embedding per draft) is for new ones.
+    from crafter.errors import UsageError
+    from crafter.pipeline import DraftRequest, draft_scenario
+    from crafter.providers.scaffold import ScaffoldProvider
+
+    req = DraftRequest("zzqxj flurb wibble")
+    with pytest.raises(UsageError):
+        draft_scenario(req, ScaffoldProvider())
+    assert draft_scenario(req, ScaffoldProvider(), new_seed=False).scenario.seed

@@ -388,6 +388,7 @@ class BatchRegen:
                     work.provider,
                     index=work.drafting.index,
                     rounds=work.drafting.rounds,
+                    new_seed=False,  # redrafts: the seed is the library's own
                 )
             except Deferred as wait:
                 with lock:

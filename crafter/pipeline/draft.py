@@ -123,6 +123,7 @@ def draft_scenario(
     runs_root: Path | None = None,
     events: EventSink = ignore,
     cancel: threading.Event | None = None,
+    new_seed: bool = True,
 ) -> DraftResult:
     """Draft one scenario. Without ``index`` research is skipped (one model call, no citations)."""
     req = req.checked()
@@ -140,5 +141,6 @@ def draft_scenario(
         events=events,
         cancel=cancel,
         inputs_hash=key,
+        new_seed=new_seed,
     )
     return DraftResult(result.scenario, result.seconds, result)

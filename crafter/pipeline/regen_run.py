@@ -188,6 +188,7 @@ def _draft_one(item: PlanItem, work: _Work) -> Outcome | None:
             keeping or gated,
             index=work.drafting.index,
             rounds=work.drafting.rounds,
+            new_seed=False,  # redrafts: the seed is the library's own
         )
     except NotSent:
         return None

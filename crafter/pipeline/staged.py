@@ -99,6 +99,7 @@ def run_pipeline(
     events: EventSink = ignore,
     cancel: threading.Event | None = None,
     inputs_hash: str | None = None,
+    new_seed: bool = True,
 ) -> PipelineResult:
     """Draft a scenario in stages. With ``runs_root`` every stage's artifact is written to a new run
     folder; with ``resume`` finished stages are read back instead of redone."""
@@ -109,7 +110,7 @@ def run_pipeline(
         from crafter.retrieval.embedding import shared_embedder
 
         shared_embedder().preload()
-    if resume is None:
+    if resume is None and new_seed:  # a redraft's seed was checked when it was first drafted
         _refuse_non_needs(seed)
     run = resume or (RunFolder.create(runs_root, seed) if runs_root is not None else None)
     if run is not None and resume is None:
