@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -98,9 +99,9 @@ def load_config() -> Config:
 
 
 def _part_sentences(doc: LintDoc, part: str) -> list[str]:
-    from crafter.evals.semantic.checks import passages
+    from crafter.evals.semantic.checks import passages, segments
 
-    return [s for _, _, s in passages([g for g in doc.segments if g.part == part])][:MAX_SENTENCES]
+    return [s for _, _, s in passages(segments(doc, part))][:MAX_SENTENCES]
 
 
 def features(doc: LintDoc) -> np.ndarray:
@@ -349,8 +350,6 @@ def judge(doc: LintDoc, raised: set[str]) -> list[Finding]:
     todo = [c for c in cfg.checks if c not in raised]
     fitted = models()
     todo = [c for c in todo if c in fitted]
-    if not todo:
-        return []
     if "buzzword" in todo and tied_share(doc) >= TIED_VETO:
         todo.remove("buzzword")  # its lines name this scenario's own numbers and terms
     if not todo:
@@ -370,34 +369,34 @@ def judge(doc: LintDoc, raised: set[str]) -> list[Finding]:
 TIED_VETO = 0.5
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
 def tied_share(doc: LintDoc) -> float:
     """The share of answer lines that name a number of the prompt or two of its content words."""
-    import re
-
     from crafter.evals.pacing import key_terms
 
     answer = _part_sentences(doc, "answer")
     if not answer:
         return 0.0
-    prompt = doc.joined("prompt")
-    numbers = set(re.findall(r"\d+(?:[.,]\d+)?", prompt[:20_000]))
-    terms = {t for t in key_terms(prompt[:20_000]) if len(t) >= 4 and not t.isdigit()}
+    prompt = doc.joined("prompt")[:20_000]
+    numbers = set(_NUMBER.findall(prompt))
+    terms = {t for t in key_terms(prompt) if len(t) >= 4 and not t.isdigit()}
     tied = 0
     for line in answer:
-        mine = set(re.findall(r"\d+(?:[.,]\d+)?", line))
-        if mine & numbers or len(key_terms(line) & terms) >= 2:
+        if set(_NUMBER.findall(line)) & numbers or len(key_terms(line) & terms) >= 2:
             tied += 1
     return tied / len(answer)
 
 
 def _finding(doc: LintDoc, check: str, settings: CheckConfig, p: float) -> Finding:
-    from crafter.evals.semantic.checks import passages
+    from crafter.evals.semantic.checks import passages, segments
     from crafter.evals.semantic.detector import detector, short
 
     # The first part of the check's scope that has sentences is the one it is about.
     best: tuple[str, str, Any] | None = None
     for part in settings.parts:
-        found = list(passages([g for g in doc.segments if g.part == part]))
+        found = list(passages(segments(doc, part)))
         if found:
             verdicts = detector(check).judge([s for _, _, s in found])
             i = max(range(len(found)), key=lambda n: verdicts[n].probability)
