@@ -12,9 +12,9 @@ Two steps, so that grading is done by someone who did not build the retriever:
 Run: .venv/bin/python benchmarks/research_grading.py dump OUT.json [--index DIR] [--set NAME]
      .venv/bin/python benchmarks/research_grading.py score [--cv] [--index DIR] [--set NAME]
 
-``--set realistic_blind2`` reads evals/seeds/realistic_blind2.yaml and its grades file instead
-(a second blind set, written after the relevance model was fitted: its seeds never tuned it, so
-it needs no cross-validation and takes no ``--cv``).
+``--set NAME`` reads evals/seeds/NAME.yaml and NAME_grades.yaml instead: realistic_blind2 and
+realistic_blind3 were written after the relevance model was fitted (their seeds never tuned it), so
+they need no cross-validation and take no ``--cv``.
 """
 
 from __future__ import annotations

@@ -769,3 +769,14 @@ def test_a_kept_answer_that_no_longer_parses_is_asked_again(tmp_path: Path) -> N
     assert len(inner.calls) == 1 and got.value.title == "Routing for team 7"
     again = KeepingProvider(fake(), kept).generate(messages, ScenarioContent)
     assert again.value == got.value
+
+
+def test_clearing_kept_answers_also_removes_a_write_a_kill_cut_short(tmp_path: Path) -> None:
+    from crafter.pipeline.kept_answers import KeptAnswers
+
+    kept = KeptAnswers(tmp_path)
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "a.json").write_text("{}")
+    (tmp_path / "answers" / ".b.json.x1y2.tmp").write_text("{")
+    kept.clear()
+    assert list((tmp_path / "answers").iterdir()) == []

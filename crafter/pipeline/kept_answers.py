@@ -67,8 +67,12 @@ class KeptAnswers:
             (self.folder / f"{key}.json").unlink(missing_ok=True)
 
     def clear(self) -> None:
-        for path in self.folder.glob("*.json") if self.folder.is_dir() else ():
-            path.unlink(missing_ok=True)
+        """Every kept answer, and the temp file of one whose write a kill cut short."""
+        if not self.folder.is_dir():
+            return
+        for pattern in ("*.json", ".*.json.*.tmp"):
+            for path in self.folder.glob(pattern):
+                path.unlink(missing_ok=True)
 
 
 class KeepingProvider:
