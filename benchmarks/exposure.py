@@ -5,7 +5,8 @@ Scores each pair the way lint runs it: the scenario's title and text against the
 pair is a false positive). Sets: ``evals/exposure/calibration.yaml`` and ``calibration2.yaml``
 (the model is fitted on them), ``pairs_blind.yaml`` (written blind; scored once before the exemplar
 model, looked at since), ``pairs_blind2.yaml`` (written blind; scored once, with --blind2) and
-``pairs_blind3.yaml`` (written blind; scored once after the 401-prompt exemplars, with --blind3).
+``pairs_blind3.yaml`` (written blind; scored once after the 401-prompt exemplars, with --blind3) and
+``pairs_blind4.yaml`` (written blind; scored once in the sixth session, with --blind4).
 
 Run: .venv/bin/python benchmarks/exposure.py            # print the figures
      .venv/bin/python benchmarks/exposure.py --calibrate  # refit evals/exposure/rule.yaml
@@ -186,6 +187,8 @@ def main() -> None:
         sets.append("pairs_blind2.yaml")
     if "--blind3" in sys.argv:  # scored once, fourth session (see BLIND-SCORE.txt)
         sets.append("pairs_blind3.yaml")
+    if "--blind4" in sys.argv:  # scored once, sixth session (see BLIND-SCORE.txt)
+        sets.append("pairs_blind4.yaml")
     for name in sets:
         path = FOLDER / name
         if not path.is_file():

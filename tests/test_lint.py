@@ -204,8 +204,8 @@ def _styles(text: str) -> list[str]:
 
 @pytest.mark.parametrize("case", SCENARIO_CASES, ids=lambda p: p.stem)
 def test_block_yaml_reader_reads_what_libyaml_reads(case: Path) -> None:
+    from crafter.domain import blockyaml
     from crafter.domain.yamlio import load_with_lines
-    from crafter.evals import blockyaml
 
     for i, text in enumerate(_styles(case.read_text())):
         data, lines = load_with_lines(text)
@@ -244,7 +244,7 @@ def test_block_yaml_reader_reads_what_libyaml_reads(case: Path) -> None:
     ],
 )
 def test_block_yaml_reader_leaves_other_yaml_to_libyaml(text: str) -> None:
-    from crafter.evals import blockyaml
+    from crafter.domain import blockyaml
 
     assert blockyaml.load(text) is None
 
@@ -252,8 +252,8 @@ def test_block_yaml_reader_leaves_other_yaml_to_libyaml(text: str) -> None:
 def test_block_yaml_reader_agrees_with_libyaml_on_random_documents() -> None:
     import random
 
+    from crafter.domain import blockyaml
     from crafter.domain.yamlio import load_with_lines
-    from crafter.evals import blockyaml
 
     rng = random.Random(20261101)
     words = ["data", "model", "p99", "yes", "null", "12", "3.5", "2020-01-02", "a:b", "it's", "x #y",
@@ -352,7 +352,8 @@ def test_lint_is_the_same_without_the_fast_paths(
 ) -> None:
     import datetime as dt
 
-    from crafter.evals import blockyaml, text_checks
+    from crafter.domain import blockyaml
+    from crafter.evals import text_checks
     from crafter.evals.lint import lint_paths
 
     files = [*SCENARIO_CASES, VAGUE, GOOD, STALE, *sorted(CASES.glob("rederive-*"))]

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible provider against a real loopback server, driven by the real SDK."""
+"""The OpenAI-compatible provider against a real loopback server, over its httpx transport."""
 
 from __future__ import annotations
 
@@ -196,3 +196,76 @@ def test_compatible_servers_stream_unless_turned_off(monkeypatch: pytest.MonkeyP
     assert build_provider("openai-compatible:m").stream is True  # type: ignore[attr-defined]
     monkeypatch.setenv("CRAFTER_STREAM", "0")
     assert build_provider("openai-compatible:m").stream is False  # type: ignore[attr-defined]
+
+
+# -- the transport: headers, error bodies, events mid-stream -------------------------------------
+
+
+def test_requests_carry_the_key_and_the_sdk_environment_headers(
+    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-123")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-9")
+    fault_server.push({"ok": content_dict()})
+    provider(fault_server).generate(MESSAGES, ScenarioContent)
+    headers = fault_server.requests[0].headers
+    assert headers["authorization"] == "Bearer test-key"
+    assert (headers["openai-organization"], headers["openai-project"]) == ("org-123", "proj-9")
+    assert headers["user-agent"].startswith("crafter/")
+
+
+def test_a_rejected_request_quotes_the_servers_message_as_plain_text(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.push({"status": 400, "message": "[bold]max_tokens[/bold] is too\nlarge " * 30})
+    with pytest.raises(ProviderError) as caught:
+        provider(fault_server).generate(MESSAGES, ScenarioContent)
+    message = caught.value.message
+    assert "request rejected (HTTP 400): [bold]max_tokens[/bold] is too large" in message
+    assert "\n" not in message and len(message) < 400  # one line, shortened
+    assert len(fault_server.requests) == 1  # a 4xx is not retried
+
+
+def test_not_found_and_conflict_map_as_the_api_means_them(fault_server: FaultServer) -> None:
+    fault_server.push({"status": 404})
+    with pytest.raises(UsageError, match="does not know model 'test-model'"):
+        provider(fault_server).generate(MESSAGES, ScenarioContent)
+    fault_server.push({"status": 409}, {"ok": content_dict()})
+    assert provider(fault_server).generate(MESSAGES, ScenarioContent).attempts == 2
+
+
+def test_an_error_event_in_the_middle_of_a_stream_is_retried(fault_server: FaultServer) -> None:
+    from tests.fakes.loopback import Action
+
+    broken = Action(200, headers={"content-type": "text/event-stream"}, chunks=[
+        b": keep-alive\n\n",
+        b'data: {"choices": [{"index": 0, "delta": {"content": "{\\"ti"}}]}\n\n',
+        b'data: {"error": {"message": "the model crashed"}}\n\n',
+    ])  # fmt: skip
+    fault_server.push(lambda _request: broken, {"ok": content_dict()})
+    gen = provider(fault_server, stream=True).generate(MESSAGES, ScenarioContent)
+    assert gen.attempts == 2 and isinstance(gen.value, ScenarioContent)
+
+
+def test_a_stream_cut_before_any_answer_is_retried(fault_server: FaultServer) -> None:
+    from tests.fakes.loopback import Action
+
+    empty = Action(200, headers={"content-type": "text/event-stream"}, chunks=[b"data: [DONE]\n\n"])
+    fault_server.push(lambda _request: empty, {"ok": content_dict()})
+    assert provider(fault_server, stream=True).generate(MESSAGES, ScenarioContent).attempts == 2
+
+
+def test_live_calls_do_not_import_the_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from crafter.providers.openai_chat import OpenAIChatProvider\n"
+        "p = OpenAIChatProvider('openai-compatible:m', 'm', api_key=None,"
+        " base_url='http://127.0.0.1:9/v1', strict=False)\n"
+        "p.warm_up()\n"
+        "print('openai' in sys.modules, 'httpx' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -14,7 +14,9 @@ from tests.helpers import run_cli
 
 def _seeds() -> list[dict[str, str]]:
     out = []
-    for name in ("realistic_blind.yaml", "realistic_blind2.yaml"):
+    names = ("realistic_blind.yaml", "realistic_blind2.yaml", "realistic_blind3.yaml",
+             "realistic_blind4.yaml")  # fmt: skip
+    for name in names:
         out += yaml.safe_load((data_dir("evals") / "seeds" / name).read_text())["seeds"]
     return out
 

@@ -12,11 +12,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
 from crafter.domain import Scenario, ScenarioFileError
 from crafter.domain.yamlio import parse_scenario_with_lines
-from crafter.evals import blockyaml, field_checks, pacing, scenario_checks, text_checks
+from crafter.evals import field_checks, pacing, scenario_checks, text_checks
 from crafter.evals.document import LintDoc, from_scenario, from_text
 from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
 from crafter.evals.knowledge import knowledge
@@ -220,7 +218,7 @@ def lint_text(
         YAML_SUFFIXES
     ):
         try:
-            scenario, lines = _parse_scenario(text, path)
+            scenario, lines = parse_scenario_with_lines(text, path)
         except ScenarioFileError as exc:
             return _input_error(
                 path,
@@ -263,22 +261,10 @@ def _looks_like_a_question(text: str) -> bool:
     return prose * 2 >= len(lines)
 
 
-def _parse_scenario(text: str, path: str) -> tuple[Scenario, dict[tuple[int | str, ...], int]]:
-    """``parse_scenario_with_lines``, reading plain block YAML without libyaml when it can."""
-    fast = blockyaml.load(text)
-    if fast is not None:
-        data, lines = fast
-        try:
-            return Scenario.model_validate(data), lines
-        except ValidationError:
-            pass  # the libyaml path reports every problem, each with its line
-    return parse_scenario_with_lines(text, path)
-
-
 def parse_lint_doc(text: str, path: str) -> LintDoc | None:
     """What the checks read of scenario YAML, or None when it is not a valid scenario."""
     try:
-        scenario, _ = _parse_scenario(text, path)
+        scenario, _ = parse_scenario_with_lines(text, path)
     except ScenarioFileError:
         return None
     return from_scenario(path, scenario)

@@ -161,6 +161,12 @@ class _Work:
     gate: RequestGate = field(default_factory=lambda: RequestGate(1))
     # Each answer is written here as it arrives, so a killed run's rerun reuses it.
     kept: KeptAnswers | None = None
+    # The drafts under way, by file: after Ctrl-C, those that have sent a request are the ones
+    # waited for (a draft still building its first prompt will meet the closed gate).
+    active: dict[str, GatedProvider] = field(default_factory=dict)
+
+    def in_flight(self) -> int:
+        return sum(1 for gated in list(self.active.values()) if gated.sent)
 
 
 def _failed(item: PlanItem, exc: BaseException, work: _Work) -> Outcome:
@@ -180,8 +186,19 @@ def _draft_one(item: PlanItem, work: _Work) -> Outcome | None:
     """
     assert item.request is not None
     started = time.perf_counter()
+    gated = GatedProvider(work.provider, work.gate)
+    work.active[item.rel] = gated
     try:
-        gated = GatedProvider(work.provider, work.gate)
+        return _draft_and_write(item, work, gated, started)
+    finally:
+        work.active.pop(item.rel, None)
+
+
+def _draft_and_write(
+    item: PlanItem, work: _Work, gated: GatedProvider, started: float
+) -> Outcome | None:
+    assert item.request is not None
+    try:
         keeping = KeepingProvider(gated, work.kept) if work.kept is not None else None
         result = draft_scenario(
             item.request,
@@ -344,7 +361,7 @@ def _run_live(
     except KeyboardInterrupt:
         work.gate.close()  # drafts waiting for a slot send nothing now
         if on_interrupt is not None:
-            on_interrupt(max(0, pool.running - work.gate.waiting))
+            on_interrupt(work.in_flight())
         deadline = time.monotonic() + _stop_grace()
         try:
             while pool.running and time.monotonic() < deadline:

@@ -34,30 +34,17 @@ class RequestGate:
         self._slots = threading.BoundedSemaphore(max(1, slots))
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._waiting = 0
         # Run once, as the first request is let through: work that can wait for the model's
         # first answer (regen loads the lint data then) instead of delaying the first request.
         self._on_first = on_first
-
-    @property
-    def waiting(self) -> int:
-        """Threads waiting for a slot: their drafts have sent nothing yet."""
-        with self._lock:
-            return self._waiting
 
     def close(self) -> None:
         self._closed.set()
 
     def __enter__(self) -> None:
-        with self._lock:
-            self._waiting += 1
-        try:
-            while not self._slots.acquire(timeout=0.2):
-                if self._closed.is_set():
-                    raise NotSent
-        finally:
-            with self._lock:
-                self._waiting -= 1
+        while not self._slots.acquire(timeout=0.2):
+            if self._closed.is_set():
+                raise NotSent
         if self._closed.is_set():
             self._slots.release()
             raise NotSent
@@ -82,11 +69,15 @@ class GatedProvider:
         self.gate = gate
         self.model_id = inner.model_id
         self.generates_text = inner.generates_text
+        # Set once a request of this draft has gone out: after Ctrl-C, such a draft is waited
+        # for (and kept), while one that has sent nothing yet never will.
+        self.sent = False
 
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
     ) -> Generation[T]:
         with self.gate:
+            self.sent = True
             return self.inner.generate(messages, schema, max_tokens=max_tokens)
 
     def __getattr__(self, name: str) -> Any:

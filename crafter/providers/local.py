@@ -189,8 +189,8 @@ class LocalProvider(OpenAIChatProvider):
         )
         self.spec = spec
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
+    def server_url(self) -> str:
+        """The embedded server's URL, starting it on first use (once per process)."""
+        if self._base_url is None:
             self._base_url = _SERVER.ensure(self.spec)
-        return super().client
+        return self._base_url

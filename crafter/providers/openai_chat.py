@@ -1,4 +1,6 @@
-"""OpenAI and OpenAI-compatible chat providers (official SDK, structured outputs by JSON schema)."""
+"""OpenAI and OpenAI-compatible chat providers (structured outputs by JSON schema).
+
+Live calls go over httpx (openai_http.py); the official SDK's client serves the Batch API."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from crafter.errors import ProviderError, UsageError
+from crafter.errors import ProviderError
 from crafter.providers.base import Generation, Message, T
-from crafter.providers.retry import Retryable, RetryPolicy, idle_timeout, parse_retry_after
+from crafter.providers.openai_http import ChatTransport, default_base_url
+from crafter.providers.retry import Retryable, RetryPolicy, idle_timeout
 from crafter.providers.schema import output_schema
 from crafter.providers.structured import RawReply, generate_structured
 
@@ -60,13 +63,31 @@ class OpenAIChatProvider:
         self._api_key = api_key
         self._base_url = base_url
         self._client: openai.OpenAI | None = None
+        self._transport: ChatTransport | None = None
         # Batch runs call one provider from many threads: build the client once.
         self._client_lock = threading.Lock()
         # The response_format per schema, as JSON text (each call gets its own copy).
         self._formats: dict[type[BaseModel], str] = {}
 
+    def server_url(self) -> str:
+        """The API's base URL (a subclass may start a server here: see LocalProvider)."""
+        return self._base_url or default_base_url()
+
+    @property
+    def transport(self) -> ChatTransport:
+        """The HTTP client live calls use, built once (batch runs call from many threads)."""
+        base_url = self.server_url()
+        with self._client_lock:
+            if self._transport is None:
+                self._transport = ChatTransport(
+                    self.model_id, self.model, self._api_key, self.policy.timeout, base_url
+                )
+            return self._transport
+
     @property
     def client(self) -> openai.OpenAI:
+        """The official SDK's client, for the Batch API (batches.py); live calls do not use it."""
+        base_url = self.server_url()
         with self._client_lock:
             if self._client is None:
                 import openai  # lazy: the SDK costs import time the CLI's --help must not pay
@@ -74,16 +95,17 @@ class OpenAIChatProvider:
                 # The SDK's own retries are off: ours honour Retry-After, bounded per policy.
                 self._client = openai.OpenAI(
                     api_key=self._api_key or "not-needed",
-                    base_url=self._base_url,
+                    base_url=base_url,
                     max_retries=0,
                     timeout=openai.Timeout(**idle_timeout(self.policy.timeout)),
                 )
             return self._client
 
     def warm_up(self) -> None:
-        """Import the SDK and build the client now (regen does this in a thread while it plans,
-        so the first drafts do not all wait for it at once)."""
-        self.client  # noqa: B018
+        """Import httpx and build the HTTP client now (regen does this in a thread while it
+        plans, so the first drafts do not all wait for it at once); a provider that runs its own
+        server (the embedded local model) starts it here too."""
+        self.transport.client()
 
     def generate(
         self, messages: Sequence[Message], schema: type[T], *, max_tokens: int | None = None
@@ -162,102 +184,38 @@ class OpenAIChatProvider:
         )
 
     def _send(self, convo: Sequence[Message], schema: type[BaseModel], limit: int) -> RawReply:
-        import openai
-
         body = self.request_body(convo, schema, limit)
-        try:
-            # Everything goes through extra_body, which the SDK sends verbatim (merged over its
-            # own fields): the wire body is exactly request_body(), so batch lines cannot drift.
-            # The messages too: the SDK's type-driven transform of a conversation costs about
-            # 5 ms of CPU per call and, for role + content strings, changes nothing.
-            if self.stream:
-                return self._read_stream(body)
-            resp = self.client.chat.completions.create(
-                model=body["model"], messages=[], extra_body=body
-            )
-        except openai.RateLimitError as exc:
-            raise Retryable(
-                "rate limited (HTTP 429)", parse_retry_after(exc.response.headers)
-            ) from None
-        except openai.APITimeoutError:
-            raise Retryable(
-                f"no byte from the server for {self.policy.timeout:.0f}s (raise it with "
-                "--timeout, CRAFTER_TIMEOUT or timeout in the config file)"
-            ) from None
-        except openai.APIConnectionError as exc:
-            raise Retryable(f"connection failed: {type(exc.__cause__ or exc).__name__}") from None
-        except openai.InternalServerError as exc:
-            raise Retryable(
-                f"server error (HTTP {exc.status_code})", parse_retry_after(exc.response.headers)
-            ) from None
-        except openai.AuthenticationError:
-            raise UsageError(
-                f"{self.model_id}: the API key was rejected (HTTP 401)",
-                hint="check the key in OPENAI_API_KEY (or CRAFTER_API_KEY for a compatible server)",
-            ) from None
-        except openai.NotFoundError:
-            raise UsageError(
-                f"{self.model_id}: the server does not know model {self.model!r} (HTTP 404)",
-                hint="run `crafter models` and check the model name",
-            ) from None
-        except openai.APIStatusError as exc:
-            if exc.status_code in (408, 409) or exc.status_code >= 500:
-                raise Retryable(
-                    f"HTTP {exc.status_code}", parse_retry_after(exc.response.headers)
-                ) from None
-            raise ProviderError(
-                f"{self.model_id}: request rejected (HTTP {exc.status_code}): {_brief(exc)}"
-            ) from None
-        except ValueError as exc:
-            # The SDK raises ValueError/JSONDecodeError when a 200 body is not JSON at all.
-            raise Retryable(f"unreadable response body ({type(exc).__name__})") from None
-        if not getattr(resp, "choices", None):
+        base_url = self.server_url()
+        if self.stream:
+            return self._read_stream(base_url, body)
+        resp = self.transport.post(base_url, body)
+        if not resp.get("choices"):
             raise Retryable("response had no choices")
-        return self.reply_from_body(resp.to_dict(warnings=False))
+        return self.reply_from_body(resp)
 
-    def _read_stream(self, body: dict[str, Any]) -> RawReply:
-        """Send ``body`` with streaming on and assemble the chunks into one completion body.
-        Errors while connecting surface as the SDK's (handled by the caller); a server that
-        stops sending mid-answer is a retryable idle timeout."""
-        import httpx
-        import openai
-
+    def _read_stream(self, base_url: str, body: dict[str, Any]) -> RawReply:
+        """Send ``body`` with streaming on and assemble the chunks into one completion body; a
+        server that stops sending mid-answer is a retryable idle timeout (see openai_http)."""
         streamed = {**body, "stream": True, "stream_options": {"include_usage": True}}
-        stream = self.client.chat.completions.create(
-            model=body["model"], messages=[], extra_body=streamed, stream=True
-        )
         parts: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] = {}
-        if "json" in stream.response.headers.get("content-type", ""):
-            # A server that ignores "stream": true answers with one JSON completion.
-            try:
-                whole = json.loads(stream.response.read())
-            finally:
-                stream.close()
-            return self.reply_from_body(whole if isinstance(whole, dict) else {})
-        try:
-            for chunk in stream:
-                data: dict[str, Any] = chunk.to_dict(warnings=False)
-                choices: list[dict[str, Any]] = data.get("choices") or []
-                for choice in choices:
-                    delta = choice.get("delta") or {}
-                    if delta.get("content"):
-                        parts.append(str(delta["content"]))
-                    if choice.get("finish_reason"):
-                        finish = str(choice["finish_reason"])
-                if data.get("usage"):
-                    usage = dict(data["usage"])
-        except (httpx.TimeoutException, openai.APITimeoutError):
-            raise Retryable(
-                f"the server stopped sending for {self.policy.timeout:.0f}s in the middle of an "
-                "answer (raise the limit with --timeout, CRAFTER_TIMEOUT or timeout in the config "
-                "file)"
-            ) from None
-        except (httpx.TransportError, openai.APIConnectionError) as exc:
-            raise Retryable(f"the stream broke: {type(exc).__name__}") from None
-        finally:
-            stream.close()
+        for data in self.transport.stream(base_url, streamed):
+            if data.get("object") == "chat.completion" or any(
+                isinstance(c, dict) and "message" in c for c in data.get("choices") or []
+            ):
+                return self.reply_from_body(data)  # one whole completion: streaming ignored
+            choices = data.get("choices") or []
+            for choice in choices if isinstance(choices, list) else []:
+                if not isinstance(choice, dict):
+                    continue
+                delta = choice.get("delta") or {}
+                if isinstance(delta, dict) and delta.get("content"):
+                    parts.append(str(delta["content"]))
+                if choice.get("finish_reason"):
+                    finish = str(choice["finish_reason"])
+            if isinstance(data.get("usage"), dict):
+                usage = dict(data["usage"])
         if finish is None and not parts:
             raise Retryable("the stream ended without an answer")
         return self.reply_from_body(
@@ -269,8 +227,3 @@ class OpenAIChatProvider:
                 "usage": usage,
             }
         )  # fmt: skip
-
-
-def _brief(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 300 else text[:300] + "..."

