@@ -142,6 +142,11 @@ GENERATORS: dict[str, Callable[[int], str]] = {
     "punctuation": lambda n: ".,;:!?-_*#>" * (n // 11),
     "mixed whitespace": lambda n: " \t\r\n\f\v" * (n // 6),
     "markers": lambda n: "> * answer\n" * (n // 11),
+    # The patterns for a quoted spoken prompt and for points written beside terms.
+    "say then spaces": lambda n: 'Say: "' + " " * n,
+    "say then stars": lambda n: "prompt:\n" + " *" * (n // 2),
+    "quoted points": lambda n: '"x" (1), ' * (n // 9),
+    "plus-one tally": lambda n: "+1 a, " * (n // 6),
 }
 
 

@@ -15,7 +15,8 @@ _ANSWER_MARKER = re.compile(
     # spaces or stars is scanned once (nested quantifiers over it were about N^4).
     r"^[#>*_ \t-]*("
     r"((ideal|model|expected|good|sample|reference|strong|great|the)[ \t]+)?(answer|solution)s?\b"
-    r"|rubric|scoring|grading|how to grade|interviewer(.s)?[ \t]*(notes|rubric|guide|checklist)?"
+    # "Interviewer: <name>" is a page's metadata, not its answer side: the word needs its noun.
+    r"|rubric|scoring|grading|how to grade|interviewer(.s)?[ \t]*(notes|rubric|guide|checklist|only)"
     r"|what (we|the interviewer|i)('re|'m| are| am| is)?[ \t]*(look|listen|want|expect)\w*"
     r"|what an? (passing|good|strong|great|ideal) answer|an? (good|strong|passing) answer"
     r"|evaluation criteria|checklist|hiring panel|pass[ \t]*="

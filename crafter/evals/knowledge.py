@@ -288,6 +288,10 @@ class Knowledge:
     checklist: FastPattern
     counting: FastPattern | None
     question_words: tuple[FastPattern, ...] = ()
+    other_round: FastPattern | None = None
+    spoken_prompt: FastPattern | None = None
+    withholding: FastPattern | None = None
+    scoped_elsewhere: FastPattern | None = None
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -341,4 +345,8 @@ def knowledge() -> Knowledge:
         checklist=_rx(voc["checklist"]),
         counting=_rx(voc["counting"]) if voc.get("counting") else None,
         question_words=tuple(FastPattern(p) for p in voc.get("question_words", [])),
+        other_round=_rx(voc["other_round"]) if voc.get("other_round") else None,
+        spoken_prompt=FastPattern(voc["spoken_prompt"]) if voc.get("spoken_prompt") else None,
+        withholding=_rx(voc["withholding"]) if voc.get("withholding") else None,
+        scoped_elsewhere=_rx(voc["scoped_elsewhere"]) if voc.get("scoped_elsewhere") else None,
     )

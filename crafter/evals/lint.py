@@ -168,7 +168,7 @@ def check_doc(
 
         result.findings += degenerate.degenerate(doc.scenario)
         result.findings += degenerate.rubric(doc.scenario)
-    result.findings = _fit_fixes(result.findings)
+    result.findings = _fit_fixes(result.findings, doc)
     from crafter.evals import exposure
 
     result.findings += exposure.check(doc)
@@ -176,10 +176,18 @@ def check_doc(
     return result
 
 
-def _fit_fixes(findings: list[Finding]) -> list[Finding]:
-    """A derive-or-implement task is not fixed by product context: when rederive fires, the
-    generic "little to design around" finding becomes an info whose fix fits what was found."""
-    if not any(f.check == "rederive" for f in findings):
+# How far into a file a note that it is another kind of round ("coding round, not ML design") counts.
+_ROUND_NOTE_CHARS = 400
+
+
+def _fit_fixes(findings: list[Finding], doc: LintDoc) -> list[Finding]:
+    """A derive-or-implement task is not fixed by product context: when rederive fires, or the
+    file opens by saying it is a coding or math round, the generic "little to design around"
+    finding becomes an info whose fix fits what was found."""
+    other = knowledge().other_round
+    if not any(f.check == "rederive" for f in findings) and (
+        other is None or other.search(doc.low()[:_ROUND_NOTE_CHARS]) is None
+    ):
         return findings
     out = []
     for f in findings:

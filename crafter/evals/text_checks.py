@@ -240,7 +240,20 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     verdict = semantic.vagueness_probability(prompt) if doc.scenario is None else None
     if verdict is not None:
         scores["vagueness_semantic"] = round(verdict.probability, 3)
-    if bare and len(bare) <= 600 and _BARE.match(bare) and words <= 60:
+    withheld = _withheld_prompt(doc, k) if doc.scenario is None else None
+    if withheld is not None:
+        quoted, cue = withheld
+        findings.append(
+            Finding(
+                "vagueness", "error",
+                f"the candidate hears only \"{quoted}\", and the page withholds the rest "
+                f"(\"{cue}\"): nothing concrete to design around",
+                evidence=quoted, location=location,
+                suggestion="say the specifics to the candidate: who is served, what data exists, the "
+                "scale and the cost of errors; keep only the answers to good questions in reserve",
+            )
+        )  # fmt: skip
+    elif bare and len(bare) <= 600 and _BARE.match(bare) and words <= 60:
         findings.append(
             Finding(
                 "vagueness", "error", "a bare 'design a ... system' prompt: nothing concrete to design around",
@@ -289,6 +302,28 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     if hook_finding is not None:
         findings.append(hook_finding)
     return findings, scores
+
+
+def _withheld_prompt(doc: LintDoc, k: Knowledge) -> tuple[str, str] | None:
+    """(the quoted line the candidate hears, the withholding cue) when a page around a bare
+    one-line prompt tells the interviewer to hold everything else back (see vocabulary.yaml)."""
+    if k.spoken_prompt is None or k.withholding is None:
+        return None
+    low = doc.low()
+    spoken = k.spoken_prompt.search(low)
+    if spoken is None:
+        return None
+    start, end = spoken.span(1)
+    # The page's own capitals where lowercasing kept every offset (it does for nearly all text).
+    source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
+    if len(source) != len(low):
+        source = low
+    quoted = " ".join(source[start:end].split())
+    plain = quoted.lower()
+    if not (_BARE.match(plain) or (len(plain.split()) <= 12 and not scenario_numbers(plain))):
+        return None
+    cue = k.withholding.search(low)
+    return (quoted, cue.group(0)) if cue is not None else None
 
 
 def _few_hooks(doc: LintDoc, concreteness: int) -> Finding | None:
@@ -385,6 +420,9 @@ def _without_headers(text: str) -> str:
 
 
 def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float]]:
+    if k.scoped_elsewhere is not None and k.scoped_elsewhere.search(doc.low()) is not None:
+        # An openly scoped deep dive: another round of the loop covers the whole design.
+        return [], {"scoped_elsewhere": 1.0}
     prompt = _without_headers(doc.low("prompt")) if doc.scenario is None else doc.low("prompt")
     narrowing = k.narrowing.search(prompt)
     if narrowing is None and doc.scenario is None:
@@ -395,10 +433,12 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
     asked: list[str] = []
     asks = ""
     single_ask = False
+    one_stage: str | None = None
     if doc.scenario is None:
         # Whole sentences that ask something: asks separated by semicolons stay together.
         flat = " ".join(prompt.split())
-        asks = " ".join(m.group(0) for m in _ASK_SENTENCE.finditer(flat) if _ASK.search(m.group(0)))
+        sentences = [m.group(0) for m in _ASK_SENTENCE.finditer(flat) if _ASK.search(m.group(0))]
+        asks = " ".join(sentences)
         asked = [name for name, rx in k.stages.items() if rx.search(asks)]
         # A single-stage ask counts only in a question long enough to be about more than one
         # thing (a one-line ask is vague, not narrow) and when the expected answer stays there.
@@ -407,9 +447,12 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
             and len(doc.text.split()) >= 60
             and _dominant_stage(doc.low("answer"), k) == asked[0]
         )
+        # Or many questions that nearly all sit in one stage (five questions on the loss).
+        one_stage = _one_stage_questions(sentences, k)
+        single_ask = single_ask or one_stage is not None
     scores = {"stages_asked": float(len(asked))}
     if narrowing or narrowed_answer or single_ask:
-        focus = asked[0] if len(asked) == 1 else "one stage"
+        focus = one_stage or (asked[0] if len(asked) == 1 else "one stage")
         original = doc.prompt
         if narrowing and len(original) == len(prompt):
             evidence = excerpt(original, narrowing.start(), narrowing.end())
@@ -431,6 +474,32 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
 
         return semantic.coverage(doc, len(asked)), scores
     return [], scores
+
+
+# A list of at least _MIN_QUESTIONS questions of which at least _MIN_STAGED name a lifecycle stage,
+# all of those but one (and three in four) naming the same stage and no other, reads as a round
+# kept in that corner.
+_MIN_QUESTIONS = 4
+_MIN_STAGED = 3
+
+
+def _one_stage_questions(sentences: list[str], k: Knowledge) -> str | None:
+    questions = [q for q in sentences if "?" in q]
+    if len(questions) < _MIN_QUESTIONS:
+        return None
+    per = [{name for name, rx in k.stages.items() if rx.search(q)} for q in questions]
+    counts: dict[str, int] = {}
+    for stages in per:
+        for name in stages:
+            counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return None
+    top = max(counts, key=lambda n: (counts[n], n))
+    staged = [stages for stages in per if stages]  # a question naming no stage says nothing
+    alone = sum(1 for stages in staged if stages == {top})
+    if len(staged) >= _MIN_STAGED and alone >= len(staged) - 1 and alone >= 0.75 * len(staged):
+        return top
+    return None
 
 
 def _dominant_stage(text: str, k: Knowledge) -> str | None:

@@ -1,0 +1,149 @@
+"""Interview pages as teams write them: a guide around a one-line prompt, a coding round that says
+so, metadata lines, and rubrics that score vocabulary in forms the first rules missed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from crafter.evals.findings import Finding
+from crafter.evals.lint import lint_text
+
+DAY = dt.date(2026, 11, 1)
+
+
+def _found(text: str, check: str) -> list[Finding]:
+    return [f for f in lint_text(text, DAY, "q.md").findings if f.check == check]
+
+
+GUIDE = """# Loop guide: churn round (ML design, 45 minutes)
+
+Before the call, read the resume and check the scorecard template works. Welcome the candidate,
+explain there is one open question and ten minutes at the end for theirs.
+
+**Prompt:** "Design a churn prediction model."
+
+If they ask who the customers are or what data we keep, reply "whatever you think is sensible".
+
+**Scoring:** problem framing 30, modelling 30, evaluation 20, communication 20.
+"""
+
+
+def test_a_guide_around_a_one_line_prompt_that_withholds_the_rest_is_vague() -> None:
+    found = _found(GUIDE, "vagueness")
+    assert found and found[0].severity == "error"
+    assert '"Design a churn prediction model."' in found[0].message  # the page's own capitals
+    assert "whatever you think" in found[0].message
+
+
+def test_a_short_quoted_prompt_with_facts_for_the_asking_is_not_withheld() -> None:
+    text = GUIDE.replace(
+        'reply "whatever you think is sensible"',
+        "give them: 2.1M paying households, monthly billing, 14 months of usage logs, a retention "
+        "team that can call 3,000 households a week",
+    )
+    assert not any("withholds" in f.message for f in _found(text, "vagueness"))
+
+
+def test_a_page_that_says_it_is_a_coding_round_gets_the_coding_note_not_a_vagueness_error() -> None:
+    text = (
+        "Coding round (not ML design), 45 min. Implement a trie with insert(word) and "
+        "top_k(prefix, k) returning the k most frequent completions. We look at tests, complexity "
+        "and edge cases (empty prefix, k of zero)."
+    )
+    found = _found(text, "vagueness")
+    assert found and all(f.severity == "info" for f in found)
+    assert "coding or derivation exercise" in found[0].message
+
+
+def test_an_interviewer_name_line_does_not_end_the_prompt() -> None:
+    text = """# Search relevance round
+
+Interviewer: Tomasz (search infra). Level: staff.
+
+Prompt given to the candidate:
+> Our parts marketplace serves 9M searches a day across 40M listings from 12k sellers. Buyers
+> type part numbers with typos, and sellers stuff titles with compatible models. Conversions
+> from search fell 8% this year. Design the ranking that wins them back under 150 ms p99.
+
+Follow-ups: how do you get labels, and how do you stop title stuffing paying off?
+"""
+    assert not _found(text, "vagueness")
+
+
+@pytest.mark.parametrize(
+    "rubric",
+    [
+        'Award points: "feature store" (1), "two-tower" (1), "cold start" (1). Hire at 3.',
+        "Points: +1 embeddings, +1 reranker, +1 knowledge graph, +1 RAG. Hire at 3.",
+        "Scorecard (1 point each): names a vector database; names a reranker; cites a paper.",
+        "Tick what you hear. 6+ checks = hire, 8+ = strong hire.",
+        "Strong hire: very fluent with the vocabulary; covered everything we listed.",
+        "Interviewers tally the concepts above; 7 of 9 is the staff bar.",
+    ],
+)
+def test_rubrics_that_score_vocabulary_are_buzzword_findings(rubric: str) -> None:
+    text = (
+        "Design grocery substitutions for our delivery app: 600 stores, 30% of orders have an "
+        "out-of-stock item, shoppers pick a replacement in under a minute, and customers reject "
+        f"one in five of today's picks.\n\nRubric\n{rubric}\n"
+    )
+    found = _found(text, "buzzword")
+    # The counting rule, which quotes what it matched, not only the rubric detector's judgement.
+    assert found and "grades by how many" in found[0].message, (rubric, found)
+
+
+def test_a_rubric_of_decisions_is_not_a_buzzword_finding() -> None:
+    text = (
+        "Design grocery substitutions for our delivery app: 600 stores, 30% of orders have an "
+        "out-of-stock item, shoppers pick a replacement in under a minute, and customers reject "
+        "one in five of today's picks.\n\nRubric\n"
+        "Hire: sets the acceptance target from the one-in-five rejection rate and says how the "
+        "shopper's minute bounds the candidates shown. Strong hire: also handles stores whose "
+        "stock feed lags by an hour and explains what a rejected substitution costs us.\n"
+    )
+    assert not _found(text, "buzzword")
+
+
+NARROW = """# Payments fraud round (ML design, 45 minutes)
+
+A wallet app approves 1.2M transfers a day; fraud costs $300k a month and approvals must take
+under 300 ms. Every question below is the whole interview.
+
+1. What loss would you train the model with?
+2. How would you regularize it so it does not overfit to last quarter's rings?
+3. Would a focal loss help at a 0.2% fraud rate, or class weights?
+4. How would you tune the hyperparameters in a day of compute?
+5. Who signs off on the launch?
+"""
+
+
+def test_a_list_of_questions_kept_in_one_stage_is_a_coverage_finding() -> None:
+    found = _found(NARROW, "coverage")
+    assert found and "modeling" in found[0].message
+
+
+def test_a_deep_dive_scoped_because_another_round_covers_the_design_is_not() -> None:
+    scoped = NARROW.replace(
+        "Every question below is the whole interview.",
+        "Our loop has a separate ML system design round for the end-to-end design; this round "
+        "goes deep on the model because the role owns it, and the candidate is told so.",
+    )
+    assert not _found(scoped, "coverage")
+    # "No other round covers the rest" is the opposite of a reason.
+    lonely = NARROW.replace(
+        "Every question below is the whole interview.",
+        "No other round in our loop covers the rest of the design.",
+    )
+    assert _found(lonely, "coverage")
+
+
+def test_a_round_kept_on_one_thing_for_its_whole_length_is_a_coverage_finding() -> None:
+    text = (
+        "Ranking round for our travel search: 4M searches a day, 600k hotels, 200 ms budget. "
+        "We stay on the offline metrics for the full 45 minutes; the model and the serving are "
+        "assumed. Which metric would you report, and how would you compute it by hand from the "
+        "click logs we give you?"
+    )
+    assert _found(text, "coverage")
