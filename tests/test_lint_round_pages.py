@@ -147,3 +147,20 @@ def test_a_round_kept_on_one_thing_for_its_whole_length_is_a_coverage_finding() 
         "click logs we give you?"
     )
     assert _found(text, "coverage")
+
+
+def test_a_hook_ref_naming_the_scenarios_own_fact_is_a_warning_that_says_so() -> None:
+    import yaml
+
+    from crafter.domain import Scenario
+    from crafter.evals.scenario_checks import grounding
+    from crafter.resources import data_dir
+
+    good = data_dir("evals") / "cases" / "scenario-good-grocery-availability.yaml"
+    s = Scenario.model_validate(yaml.safe_load(good.read_text()))
+    s.hooks[0].refs = [s.context[0].id]
+    s.hooks[1].refs = ["no-such-source"]
+    found = {f.location: f for f in grounding(s, frozenset())}
+    own, missing = found["hooks[0].refs"], found["hooks[1].refs"]
+    assert own.severity == "warning" and "this scenario's own content" in own.message
+    assert missing.severity == "error" and "not in references" in missing.message

@@ -102,6 +102,7 @@ class Hook(_Strict):
     detail: Text
     decision_forced: Text
     category: Category
+    # Ids of entries in ``references``: the write-ups this hook is drawn from.
     refs: list[Ident] = Field(default_factory=list, max_length=8)
 
 

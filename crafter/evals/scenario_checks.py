@@ -63,9 +63,25 @@ def grounding(
 
     findings = []
     ref_ids = {r.id for r in s.references}
+    # Ids a hook may name by mistake: its refs name sources, not the scenario's own facts.
+    own_ids = {c.id for c in s.context} | {h.id for h in s.hooks}
+    own_ids |= {q.id for q in s.questions} | {d.id for d in s.decisions}
     for i, h in enumerate(s.hooks):
         for ref in h.refs:
-            if ref not in ref_ids:
+            if ref not in ref_ids and ref in own_ids:
+                # Not a citation to a source that does not exist: a link to one of this
+                # scenario's own facts, put where only sources go.
+                findings.append(
+                    Finding(
+                        "grounding", "warning",
+                        f"hook {h.id} lists {ref!r} in refs, but that is an id of this scenario's own "
+                        "content: refs name entries of references (the write-ups a hook is drawn from)",
+                        evidence=h.detail[:120], location=f"hooks[{i}].refs",
+                        suggestion=f"drop {ref!r} from refs (say the link in the hook's detail instead), "
+                        "or cite the write-up the hook came from",
+                    )
+                )  # fmt: skip
+            elif ref not in ref_ids:
                 findings.append(
                     Finding(
                         "grounding", "error", f"hook {h.id} cites {ref!r}, which is not in references",
