@@ -3,7 +3,9 @@ holdouts (tuned on since), all three together (what tests/test_golden.py holds t
 blind3 (written blind; its before-tuning score is in evals/blind3/SCORE-BEFORE-TUNING.txt, looked at
 since) and blind4 (written blind in the third session; scored once: evals/blind4/SCORE-BEFORE-TUNING.txt,
 tuned on since) and blind5 (written blind in the fourth session, never tuned on: scored once after
-the document model was final, evals/blind5/SCORE-ONCE.txt).
+the document model was final, evals/blind5/SCORE-ONCE.txt), blind6 (written blind in the fifth
+session, scored once before the sixth session's tuning, tuned on since) and blind7 (written blind
+in the sixth session, scored once after its lint work: evals/blind7/SCORE-ONCE.txt).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -20,6 +22,8 @@ def main() -> None:
     blind3 = evals / "blind3"  # its pre-tuning score is in SCORE-BEFORE-TUNING.txt
     blind4 = evals / "blind4"  # scored once (SCORE-BEFORE-TUNING.txt), tuned on since
     blind5 = evals / "blind5"  # written blind in the fourth session; scored once (SCORE-ONCE.txt)
+    blind6 = evals / "blind6"  # scored once (SCORE-ONCE.txt), tuned on in the sixth session
+    blind7 = evals / "blind7"  # scored once after the sixth session's tuning (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
@@ -28,6 +32,8 @@ def main() -> None:
         ("blind3", [blind3]),
         ("blind4", [blind4]),
         ("blind5", [blind5]),
+        ("blind6", [blind6]),
+        ("blind7", [blind7]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")
