@@ -382,7 +382,8 @@ def _knowledge_patterns() -> list[FastPattern]:
 
     k = knowledge()
     out = [k.history_cues, k.pressure, k.background, k.narrowing, k.checklist]
-    extra = (k.counting, k.other_round, k.spoken_prompt, k.withholding, k.scoped_elsewhere)
+    extra = (k.counting, k.spoken_prompt, k.withholding, k.scoped_elsewhere, k.task_cues,
+             k.not_design_round)  # fmt: skip
     out += [p for p in extra if p is not None]
     for e in k.eras:
         out += [e.patterns] + ([e.with_] if e.with_ else [])

@@ -288,10 +288,11 @@ class Knowledge:
     checklist: FastPattern
     counting: FastPattern | None
     question_words: tuple[FastPattern, ...] = ()
-    other_round: FastPattern | None = None
     spoken_prompt: FastPattern | None = None
     withholding: FastPattern | None = None
     scoped_elsewhere: FastPattern | None = None
+    task_cues: FastPattern | None = None
+    not_design_round: FastPattern | None = None
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -336,6 +337,8 @@ def knowledge() -> Knowledge:
         pressure=_rx(red["pressure"]),
         background=_rx(red["background"]),
         rederive_suggestion=" ".join(str(red["suggestion"]).split()),
+        task_cues=_rx(red["task_cues"]) if red.get("task_cues") else None,
+        not_design_round=_rx(red["not_design_round"]) if red.get("not_design_round") else None,
         systems=tuple(FastPattern(p) for p in voc["systems"]),
         ml=tuple(FastPattern(p) for p in voc["ml"]),
         ml_mentions=tuple(FastPattern(p) for p in voc.get("ml_mentions", [])),
@@ -345,7 +348,6 @@ def knowledge() -> Knowledge:
         checklist=_rx(voc["checklist"]),
         counting=_rx(voc["counting"]) if voc.get("counting") else None,
         question_words=tuple(FastPattern(p) for p in voc.get("question_words", [])),
-        other_round=_rx(voc["other_round"]) if voc.get("other_round") else None,
         spoken_prompt=FastPattern(voc["spoken_prompt"]) if voc.get("spoken_prompt") else None,
         withholding=_rx(voc["withholding"]) if voc.get("withholding") else None,
         scoped_elsewhere=_rx(voc["scoped_elsewhere"]) if voc.get("scoped_elsewhere") else None,

@@ -17,7 +17,7 @@ from crafter.domain.yamlio import parse_scenario_with_lines
 from crafter.evals import field_checks, pacing, scenario_checks, text_checks
 from crafter.evals.document import LintDoc, from_scenario, from_text
 from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
-from crafter.evals.knowledge import knowledge
+from crafter.evals.knowledge import Knowledge, knowledge
 
 _NOT_SCENARIO = re.compile(r"^(schema_version|hooks|premise):", re.M)
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".text")
@@ -153,6 +153,7 @@ def check_doc(
 
     raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
     result.findings += documents.judge(doc, raised)
+    result.findings = _rederive_in_context(result.findings, doc, k)
     if doc.scenario is not None:
         result.findings += scenario_checks.answerability(doc.scenario)
         urls = (
@@ -176,29 +177,53 @@ def check_doc(
     return result
 
 
+def _rederive_in_context(findings: list[Finding], doc: LintDoc, k: Knowledge) -> list[Finding]:
+    """Rederive is about a design round: none for a page that opens by saying it is a maths or
+    coding round or a project deep dive; and a finding by meaning alone stands only when the
+    text asks for something (derive, prove, implement, from scratch...), not when it describes a
+    system that happens to use the technique."""
+    if not any(f.check == "rederive" for f in findings):
+        return findings
+    head = doc.low()[:_ROUND_NOTE_CHARS]
+    if k.not_design_round is not None and k.not_design_round.search(head) is not None:
+        return [f for f in findings if f.check != "rederive"]
+    if k.task_cues is None:
+        return findings
+    low = doc.low()
+    asks = k.pressure.search(low) is not None or k.task_cues.search(low) is not None
+    return [f for f in findings if f.check != "rederive" or asks or _named_ambush(f)]
+
+
+def _named_ambush(f: Finding) -> bool:
+    # The word rule's finding names the algorithm and already required a pressure cue.
+    return f.message.startswith("success seems to hinge on re-deriving")
+
+
 # How far into a file a note that it is another kind of round ("coding round, not ML design") counts.
 _ROUND_NOTE_CHARS = 400
 
 
 def _fit_fixes(findings: list[Finding], doc: LintDoc) -> list[Finding]:
     """A derive-or-implement task is not fixed by product context: when rederive fires, or the
-    file opens by saying it is a coding or math round, the generic "little to design around"
-    finding becomes an info whose fix fits what was found."""
-    other = knowledge().other_round
-    if not any(f.check == "rederive" for f in findings) and (
-        other is None or other.search(doc.low()[:_ROUND_NOTE_CHARS]) is None
-    ):
+    file opens by saying it is a coding or maths round or a project deep dive, the generic
+    "little to design around" finding becomes an info whose fix fits what was found."""
+    other = knowledge().not_design_round
+    derive = any(f.check == "rederive" for f in findings)
+    said = other is not None and other.search(doc.low()[:_ROUND_NOTE_CHARS]) is not None
+    if not derive and not said:
         return findings
+    if derive:
+        message = "reads as a coding or derivation exercise, not a design scenario"
+        fix = ("move it to a coding or math round; for ML system design, start from a user need "
+               "and hand the candidate the technique")  # fmt: skip
+    else:
+        message = "says it is another kind of round (coding, maths, a project deep dive), not a design scenario"
+        fix = ("nothing to change for that round; for an ML system design round, start from a user "
+               "need: who is served, what data exists, the scale and the cost of errors")  # fmt: skip
     out = []
     for f in findings:
         if f.check == "vagueness" and f.message.startswith("little to design around"):
-            f = Finding(
-                "vagueness", "info",
-                "reads as a coding or derivation exercise, not a design scenario",
-                f.evidence, f.location,
-                "move it to a coding or math round; for ML system design, start from a user need "
-                "and hand the candidate the technique",
-            )  # fmt: skip
+            f = Finding("vagueness", "info", message, f.evidence, f.location, fix)
         out.append(f)
     return out
 

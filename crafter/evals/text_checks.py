@@ -13,7 +13,10 @@ from crafter.evals.document import LintDoc, Segment
 from crafter.evals.findings import Finding, excerpt
 from crafter.evals.knowledge import FastPattern, Knowledge
 
-_SENTENCE = re.compile(r"(?:[^.!?;\n]|\n(?!\s*[-*#\d]))+(?:[.!?;]+|\n|$)")
+# "e.g.", "i.e.", "vs." and "etc." do not end a sentence ("a baseline, e.g. TF-IDF" stays one).
+_SENTENCE = re.compile(
+    r"(?:(?<![a-z])(?:e\.g|i\.e|vs|etc)\.|[^.!?;\n]|\n(?!\s*[-*#\d]))+(?:[.!?;]+|\n|$)"
+)
 # An amount: optional $, digits, decimals, a unit. The same matches as r"\$?\d[\d,]*...", but
 # opening with a character class lets re skip ahead to a digit or $ (a leading optional \$? has it
 # try the whole pattern at every position: twice as slow).
