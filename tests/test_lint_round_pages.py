@@ -210,3 +210,19 @@ def test_an_old_method_named_as_a_baseline_after_e_g_is_not_stale() -> None:
         "fine-tuned encoder or an LLM with the queue descriptions.\n"
     )
     assert not any("TF-IDF" in f.message for f in _found(text, "staleness"))
+
+
+def test_a_scenario_whose_rubric_scores_one_signal_is_a_coverage_finding() -> None:
+    import yaml
+
+    from crafter.domain import Scenario
+    from crafter.evals.lint import lint_scenario
+    from crafter.resources import data_dir
+
+    good = data_dir("evals") / "cases" / "scenario-good-grocery-availability.yaml"
+    s = Scenario.model_validate(yaml.safe_load(good.read_text()))
+    assert len({row.signal for row in s.rubric}) > 1
+    assert not [f for f in lint_scenario(s, DAY).findings if f.check == "coverage"]
+    s.rubric = [row for row in s.rubric if row.signal == s.rubric[0].signal][:1]
+    found = [f for f in lint_scenario(s, DAY).findings if f.check == "coverage"]
+    assert found and "one signal only" in found[0].message and found[0].location == "rubric"

@@ -154,6 +154,7 @@ def check_doc(
     raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
     result.findings += documents.judge(doc, raised)
     result.findings = _rederive_in_context(result.findings, doc, k)
+    result.findings += _one_signal_rubric(result.findings, doc, k)
     if doc.scenario is not None:
         result.findings += scenario_checks.answerability(doc.scenario)
         urls = (
@@ -192,6 +193,37 @@ def _rederive_in_context(findings: list[Finding], doc: LintDoc, k: Knowledge) ->
     low = doc.low()
     asks = k.pressure.search(low) is not None or k.task_cues.search(low) is not None
     return [f for f in findings if f.check != "rederive" or asks or _named_ambush(f)]
+
+
+def _one_signal_rubric(findings: list[Finding], doc: LintDoc, k: Knowledge) -> list[Finding]:
+    """A scenario whose rubric scores one signal only (every row "data", or one row) measures one
+    corner of the round. Not said when another finding already explains a thin scenario (no ML
+    decision, too vague) or when the page scopes the round openly."""
+    s = doc.scenario
+    if s is None or not s.rubric:
+        return []
+    signals = {row.signal for row in s.rubric}
+    if len(signals) != 1:
+        return []
+    if any(
+        f.check in ("coverage", "ml-clothing", "vagueness") and f.severity in ("error", "warning")
+        for f in findings
+    ):
+        return []
+    if k.scoped_elsewhere is not None and k.scoped_elsewhere.search(doc.low()) is not None:
+        return []
+    (signal,) = signals
+    return [
+        Finding(
+            "coverage", "warning",
+            f"the rubric scores one signal only ({signal}): the round never assesses the rest of "
+            "the design",
+            location="rubric",
+            suggestion="add rubric rows for problem framing, data, modeling, evaluation and "
+            "deployment, each tied to this scenario's hooks; keep single-signal deep dives for a "
+            "round that says why it is scoped",
+        )
+    ]  # fmt: skip
 
 
 def _named_ambush(f: Finding) -> bool:
