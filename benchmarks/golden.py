@@ -5,7 +5,8 @@ since) and blind4 (written blind in the third session; scored once: evals/blind4
 tuned on since) and blind5 (written blind in the fourth session, never tuned on: scored once after
 the document model was final, evals/blind5/SCORE-ONCE.txt), blind6 (written blind in the fifth
 session, scored once before the sixth session's tuning, tuned on since) and blind7 (written blind
-in the sixth session, scored once after its lint work: evals/blind7/SCORE-ONCE.txt).
+in the sixth session, scored once after its first round of lint work, tuned on since) and blind8
+(written blind in the sixth session, scored once at its end: evals/blind8/SCORE-ONCE.txt).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -23,7 +24,8 @@ def main() -> None:
     blind4 = evals / "blind4"  # scored once (SCORE-BEFORE-TUNING.txt), tuned on since
     blind5 = evals / "blind5"  # written blind in the fourth session; scored once (SCORE-ONCE.txt)
     blind6 = evals / "blind6"  # scored once (SCORE-ONCE.txt), tuned on in the sixth session
-    blind7 = evals / "blind7"  # scored once after the sixth session's tuning (SCORE-ONCE.txt)
+    blind7 = evals / "blind7"  # scored once (SCORE-ONCE.txt), tuned on in the sixth session
+    blind8 = evals / "blind8"  # scored once at the end of the sixth session (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
@@ -34,6 +36,7 @@ def main() -> None:
         ("blind5", [blind5]),
         ("blind6", [blind6]),
         ("blind7", [blind7]),
+        ("blind8", [blind8]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")

@@ -226,3 +226,26 @@ def test_a_scenario_whose_rubric_scores_one_signal_is_a_coverage_finding() -> No
     s.rubric = [row for row in s.rubric if row.signal == s.rubric[0].signal][:1]
     found = [f for f in lint_scenario(s, DAY).findings if f.check == "coverage"]
     assert found and "one signal only" in found[0].message and found[0].location == "rubric"
+
+
+def test_a_few_terse_no_hire_cells_are_a_warning_and_yes_no_cells_an_error() -> None:
+    import yaml
+
+    from crafter.domain import Scenario
+    from crafter.evals.lint import lint_scenario
+    from crafter.resources import data_dir
+
+    good = data_dir("evals") / "cases" / "scenario-good-grocery-availability.yaml"
+    base = Scenario.model_validate(yaml.safe_load(good.read_text()))
+    while len(base.rubric) < 4:
+        base.rubric.append(base.rubric[0].model_copy())
+    terse = base.model_copy(deep=True)
+    for row in terse.rubric[:3]:
+        row.no_hire = "Accuracy."
+    found = [f for f in lint_scenario(terse, DAY).findings if "one-word" in f.message]
+    assert found and found[0].severity == "warning"
+    broken = base.model_copy(deep=True)
+    for row in broken.rubric[:3]:
+        row.no_hire, row.hire = "No", "Yes"
+    found = [f for f in lint_scenario(broken, DAY).findings if "one-word" in f.message]
+    assert found and found[0].severity == "error"

@@ -291,9 +291,14 @@ def _one_word_cells(s: Scenario) -> list[Finding]:
     if not bad:
         return []
     where, text = bad[0]
+    # A draft is broken when its cells say "Yes"/"No" or many are one word; a few terse no-hire
+    # cells ("Accuracy.") in an otherwise written rubric are worth fixing, not an error.
+    rubric_cells = 4 * len(s.rubric)
+    yes_no = any(t.strip(" .").lower() in _YES_NO for _, t in bad)
+    broken = len(bad) >= 3 and (yes_no or len(bad) >= max(3, rubric_cells // 4))
     return [
         Finding(
-            "degenerate", "error" if len(bad) >= 3 else "warning",
+            "degenerate", "error" if broken else "warning",
             f"{len(bad)} one-word cell(s) such as {where} = {text!r}: nothing an interviewer can observe",
             evidence=", ".join(f"{w}={t!r}" for w, t in bad[:6]), location=where,
             suggestion="write what the candidate says or does at that level, in this scenario's terms",
