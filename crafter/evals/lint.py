@@ -153,8 +153,11 @@ def check_doc(
 
     raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
     result.findings += documents.judge(doc, raised)
-    result.findings = _rederive_in_context(result.findings, doc, k)
-    result.findings += _one_signal_rubric(result.findings, doc, k)
+    other_round = _says_other_round(doc, k)
+    result.findings = _rederive_in_context(result.findings, doc, k, other_round)
+    # Coverage already looked for an open scoping note ("scoped_elsewhere" in its scores).
+    scoped = result.scores.get("scoped_elsewhere", 0.0) > 0
+    result.findings += _one_signal_rubric(result.findings, doc, scoped)
     if doc.scenario is not None:
         result.findings += scenario_checks.answerability(doc.scenario)
         urls = (
@@ -170,7 +173,7 @@ def check_doc(
 
         result.findings += degenerate.degenerate(doc.scenario)
         result.findings += degenerate.rubric(doc.scenario)
-    result.findings = _fit_fixes(result.findings, doc)
+    result.findings = _fit_fixes(result.findings, other_round)
     from crafter.evals import exposure
 
     result.findings += exposure.check(doc)
@@ -178,15 +181,22 @@ def check_doc(
     return result
 
 
-def _rederive_in_context(findings: list[Finding], doc: LintDoc, k: Knowledge) -> list[Finding]:
+def _says_other_round(doc: LintDoc, k: Knowledge) -> bool:
+    """The page opens by saying it is a maths or coding round or a project deep dive."""
+    other = k.not_design_round
+    return other is not None and other.search(doc.low()[:_ROUND_NOTE_CHARS]) is not None
+
+
+def _rederive_in_context(
+    findings: list[Finding], doc: LintDoc, k: Knowledge, other_round: bool
+) -> list[Finding]:
     """Rederive is about a design round: none for a page that opens by saying it is a maths or
     coding round or a project deep dive; and a finding by meaning alone stands only when the
     text asks for something (derive, prove, implement, from scratch...), not when it describes a
     system that happens to use the technique."""
     if not any(f.check == "rederive" for f in findings):
         return findings
-    head = doc.low()[:_ROUND_NOTE_CHARS]
-    if k.not_design_round is not None and k.not_design_round.search(head) is not None:
+    if other_round:
         return [f for f in findings if f.check != "rederive"]
     if k.task_cues is None:
         return findings
@@ -195,7 +205,7 @@ def _rederive_in_context(findings: list[Finding], doc: LintDoc, k: Knowledge) ->
     return [f for f in findings if f.check != "rederive" or asks or _named_ambush(f)]
 
 
-def _one_signal_rubric(findings: list[Finding], doc: LintDoc, k: Knowledge) -> list[Finding]:
+def _one_signal_rubric(findings: list[Finding], doc: LintDoc, scoped: bool) -> list[Finding]:
     """A scenario whose rubric scores one signal only (every row "data", or one row) measures one
     corner of the round. Not said when another finding already explains a thin scenario (no ML
     decision, too vague) or when the page scopes the round openly."""
@@ -210,7 +220,7 @@ def _one_signal_rubric(findings: list[Finding], doc: LintDoc, k: Knowledge) -> l
         for f in findings
     ):
         return []
-    if k.scoped_elsewhere is not None and k.scoped_elsewhere.search(doc.low()) is not None:
+    if scoped:
         return []
     (signal,) = signals
     return [
@@ -235,14 +245,12 @@ def _named_ambush(f: Finding) -> bool:
 _ROUND_NOTE_CHARS = 400
 
 
-def _fit_fixes(findings: list[Finding], doc: LintDoc) -> list[Finding]:
+def _fit_fixes(findings: list[Finding], other_round: bool) -> list[Finding]:
     """A derive-or-implement task is not fixed by product context: when rederive fires, or the
     file opens by saying it is a coding or maths round or a project deep dive, the generic
     "little to design around" finding becomes an info whose fix fits what was found."""
-    other = knowledge().not_design_round
     derive = any(f.check == "rederive" for f in findings)
-    said = other is not None and other.search(doc.low()[:_ROUND_NOTE_CHARS]) is not None
-    if not derive and not said:
+    if not derive and not other_round:
         return findings
     if derive:
         message = "reads as a coding or derivation exercise, not a design scenario"

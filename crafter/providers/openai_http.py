@@ -99,7 +99,7 @@ class ChatTransport:
         """POST ``body`` and return the completion JSON object."""
         httpx = import_httpx()
 
-        url = base_url.rstrip("/") + "/chat/completions"
+        url = _completions_url(base_url)
         try:
             resp = self.client().post(url, content=json.dumps(body))
         except httpx.TimeoutException:
@@ -115,7 +115,7 @@ class ChatTransport:
         server that ignores ``stream`` and answers with one JSON completion yields that alone."""
         httpx = import_httpx()
 
-        url = base_url.rstrip("/") + "/chat/completions"
+        url = _completions_url(base_url)
         try:
             # Until the response's headers arrive, a timeout means no byte came at all.
             resp = self.client().send(
@@ -180,6 +180,10 @@ class ChatTransport:
         raise ProviderError(
             f"{self.model_id}: request rejected (HTTP {status}): {error_message(text)}"
         )
+
+
+def _completions_url(base_url: str) -> str:
+    return base_url.rstrip("/") + "/chat/completions"
 
 
 def error_message(text: str) -> str:
