@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from crafter_tui import css_cache
 from crafter_tui.base import CrafterScreen
 from crafter_tui.screens.new import NewScenarioScreen
 from crafter_tui.services import SearchIndex, Services
@@ -59,6 +60,8 @@ class CrafterApp(App[None]):
         self.painted_cpu: float | None = None  # process CPU seconds by then (all threads)
         self._after_paint: list[Callable[[], object]] = []
         self._collections_held = False
+        # The stylesheet rules parsed on an earlier start, if the CSS is unchanged (css_cache).
+        self._css_loaded = css_cache.load(self.stylesheet)
 
     async def run_async(self, **options: Any) -> None:
         """Run the app (``run`` comes here too), the cyclic garbage collector held until the first
@@ -115,6 +118,7 @@ class CrafterApp(App[None]):
         for callback in waiting:
             callback()
         self._resume_collections(freeze=True)
+        self.call_after_refresh(css_cache.save, self.stylesheet, self._css_loaded)
 
     def after_first_paint(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once the first frame is drawn (at once if it already is): work that
