@@ -249,3 +249,56 @@ def test_a_few_terse_no_hire_cells_are_a_warning_and_yes_no_cells_an_error() -> 
         row.no_hire, row.hire = "No", "Yes"
     found = [f for f in lint_scenario(broken, DAY).findings if "one-word" in f.message]
     assert found and found[0].severity == "error"
+
+
+SOP_PAGE = """Runbook RB-17: running the applied ML design loop (rev. 4)
+
+1. Book a 60-minute slot; the first 5 minutes are introductions.
+2. Open the shared doc and paste the problem.
+
+Problem to paste: "Design a recommendation system."
+
+3. Take notes for 45 minutes; leave 10 minutes for their questions.
+4. Submit feedback in the ATS within 48 hours, scoring each of the 4 areas from 1 to 4.
+"""
+
+SOP_WITH_FACTS = SOP_PAGE.replace(
+    "3. Take notes",
+    "Then read out to the candidate: we are a regional grocer with 1.8M loyalty members, "
+    "purchase history for 3 years, and the app home screen shows 12 slots.\n\n3. Take notes",
+)
+
+PRIVATE_NUMBERS = """## Question (read to the candidate)
+
+Build a system that flags risky insurance claims.
+
+## Our numbers (DO NOT SHARE)
+
+190k claims a year, 2.5% referred to investigators, a referral costs $140 of adjuster time, and
+decisions are due within 48 hours of first notice.
+"""
+
+
+def test_a_bare_quoted_prompt_inside_a_runbook_is_vague_despite_the_runbooks_numbers() -> None:
+    found = _found(SOP_PAGE, "vagueness")
+    assert found and found[0].severity == "error"
+    assert '"Design a recommendation system."' in found[0].message
+
+
+def test_the_same_runbook_that_reads_the_candidate_facts_is_not_vague() -> None:
+    assert not [f for f in _found(SOP_WITH_FACTS, "vagueness") if f.severity != "info"]
+
+
+def test_numbers_under_a_do_not_share_heading_do_not_make_the_prompt_concrete() -> None:
+    found = _found(PRIVATE_NUMBERS, "vagueness")
+    assert found and found[0].severity in ("error", "warning")
+    shared = PRIVATE_NUMBERS.replace(" (DO NOT SHARE)", " (share when asked)")
+    assert not [f for f in _found(shared, "vagueness") if f.severity != "info"]
+
+
+def test_giving_the_candidate_minutes_is_logistics_not_a_scenario_number() -> None:
+    from crafter.evals.text_checks import scenario_numbers
+
+    assert scenario_numbers("give the candidate 40 minutes to sketch it.") == 0
+    assert scenario_numbers("allow 20 minutes for the deep dive.") == 0
+    assert scenario_numbers("the model must answer within 40 ms for 3m users.") == 2

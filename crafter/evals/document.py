@@ -23,7 +23,15 @@ _ANSWER_MARKER = re.compile(
     r"|notes for (the[ \t]+)?interviewers?|(what to[ \t]+)?look for\b|hir(e|ing)[ \t]+bar"
     r"|what an? (strong|good|great|senior) candidate|expected discussion"
     r"|signals?[ \t]*:|follow-?ups? for (the[ \t]+)?interviewer"
+    r"|interviewer[- ]only|answer[ \t]+key|for (the[ \t]+)?interviewers?[ \t]+only"
     r")",
+    re.I | re.M,
+)
+# A heading that marks what follows as kept from the candidate: "## Our real numbers (DO NOT
+# SHARE)", "**Internal only**". One line, at most 100 characters, led by a heading mark.
+_PRIVATE_HEADING = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]+|\*\*|__)[^\n]{0,80}?\b(?:do not share|don'?t share|not for (?:the )?candidates?"
+    r"|(?:interviewer|internal)[- ]only|keep (?:this )?(?:from|away from) (?:the )?candidate)\b[^\n]{0,40}$",
     re.I | re.M,
 )
 # The same markers appearing mid-paragraph ("The interviewer is looking for: ...").
@@ -109,6 +117,9 @@ def from_text(path: str, text: str) -> LintDoc:
         # the interviewer's side: the prompt comes first. Look past the first line.
         first_break = text.find("\n", match.start())
         match = _ANSWER_MARKER.search(text, first_break) if first_break >= 0 else None
+    private = _PRIVATE_HEADING.search(text)
+    if private is not None and (match is None or private.start() < match.start()):
+        match = private
     inline = _INLINE_MARKER.search(text)
     if inline and (match is None or inline.start() < match.start()):
         cut = inline.start()

@@ -65,7 +65,8 @@ _POINTS = re.compile(
 )
 _INTERVIEW_TIME = re.compile(
     r"\(\s*" + _MINUTES + r"\s*\)"
-    r"|\b(?:spend|leave|keep|save|reserve|last|first|remaining|final|time|round|interview|session)"
+    r"|\b(?:spend|leave|keep|save|reserve|last|first|remaining|final|time|round|interview|session"
+    r"|give (?:the candidate|them|candidates)|allow|allot)"
     r"\W{0,6}(?:(?:the|about|roughly|around|last|first|remaining|final)\s+){0,2}"
     + _MINUTES
     + r"|"
@@ -256,6 +257,17 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 "scale and the cost of errors; keep only the answers to good questions in reserve",
             )
         )  # fmt: skip
+    elif (spoken := _bare_spoken_prompt(doc, k)) is not None:
+        findings.append(
+            Finding(
+                "vagueness", "error",
+                f"the candidate hears only \"{spoken}\", and nothing on the page gives them the "
+                "specifics: the rest is about running the interview",
+                evidence=spoken, location=location,
+                suggestion="give the candidate the specifics with the prompt: who is served, what data "
+                "exists, the scale and the cost of errors",
+            )
+        )  # fmt: skip
     elif bare and len(bare) <= 600 and _BARE.match(bare) and words <= 60:
         findings.append(
             Finding(
@@ -327,6 +339,75 @@ def _withheld_prompt(doc: LintDoc, k: Knowledge) -> tuple[str, str] | None:
         return None
     cue = k.withholding.search(low)
     return (quoted, cue.group(0)) if cue is not None else None
+
+
+# What hands the candidate facts beside the quoted prompt: a facts or background heading, or an
+# instruction to tell, share, read out or hand them something.
+_GIVES_FACTS = re.compile(
+    r"\b(?:tell|share (?:with )?|hand|give|show|read (?:out|aloud)(?: to)?) (?:them|the candidate|candidates)\b"
+    r"|\b(?:premise|scenario|setting|background|context|facts?|details)\b[^\n]{0,30}:"
+    r"|\bif (?:they|the candidate) asks?\b|\bwhen asked\b|\bif asked\b"
+)
+# Words of running an interview: a paragraph with one of them is about the round, not the product.
+_PROCESS = re.compile(
+    r"\b(?:interview\w*|the candidate|candidates|feedback|resume|whiteboard|hiring|hire|debrief|calibrat\w*|"
+    r"attendees|action items?|score[sd]?|scoring|rubric|panel|recruit\w*|ats|loop|rounds?|runbook|"
+    r"revision|rev)\b"
+)
+_DENIES_FACTS = re.compile(
+    r"\b(?:do not|don.?t|never|nor)\b[^.\n]{0,30}\b(?:supply|give|share|tell|add|offer)\b"
+)
+
+
+def _concreteness(low: str) -> int:
+    return (
+        min(scenario_numbers(low), 4)
+        + bool(_DATA.search(low))
+        + bool(_USERS.search(low))
+        + bool(_CONSTRAINT.search(low))
+    )
+
+
+def _bare_spoken_prompt(doc: LintDoc, k: Knowledge) -> str | None:
+    """The quoted line a page says is the prompt, when it is bare (at most 40 words, at most one
+    kind of specific) and no paragraph of the page gives the candidate facts beside it (a facts
+    heading or "tell them ..." with specifics in it). The rest of such a page is about running
+    the interview, and its numbers (timings, levels, deadlines) are no scenario."""
+    if doc.scenario is not None or k.spoken_prompt is None:
+        return None
+    low = doc.low()
+    spoken = k.spoken_prompt.search(low)
+    if spoken is None:
+        return None
+    start, end = spoken.span(1)
+    plain = " ".join(low[start:end].split())
+    if len(plain.split()) > 40 or scenario_numbers(plain) or _concreteness(plain) > 1:
+        return None
+    facing = {id(seg) for seg in _facing(doc)}
+    offset = 0
+    for seg in doc.segments:
+        seg_start, offset = offset, offset + len(seg.low) + 1
+        if seg.part == "trap" or id(seg) not in facing:
+            continue
+        text = seg.low
+        if seg_start <= start < offset:  # the quote's own paragraph, without the quote
+            text = text[: start - seg_start] + " " + text[end - seg_start :]
+            line_start = low.rfind("\n", 0, start) + 1
+            line_end = low.find("\n", end)
+            line_end = len(low) if line_end < 0 else line_end
+            around = low[line_start:start] + " " + low[end:line_end]
+            # A quote inside a heading is a title; one inside a longer line is a line of the
+            # round ("Ask: ..."), not the whole prompt.
+            if around.lstrip().startswith("#") or len(around.split()) > 12:
+                return None
+        if _concreteness(text) < 2:
+            continue
+        gives = _GIVES_FACTS.search(text) and not _DENIES_FACTS.search(text)
+        if gives or not _PROCESS.search(text):
+            return None
+    source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
+    quoted = source[start:end] if len(source) == len(low) else low[start:end]
+    return " ".join(quoted.split())
 
 
 def _few_hooks(doc: LintDoc, concreteness: int) -> Finding | None:
