@@ -302,3 +302,50 @@ def test_giving_the_candidate_minutes_is_logistics_not_a_scenario_number() -> No
     assert scenario_numbers("give the candidate 40 minutes to sketch it.") == 0
     assert scenario_numbers("allow 20 minutes for the deep dive.") == 0
     assert scenario_numbers("the model must answer within 40 ms for 3m users.") == 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Strong hire: names TF-IDF, BM25, ColBERT and SPLADE.",
+        "Outcome: strong hire, mentioned LoRA, DPO, RLHF, MoE and guardrails.",
+        'honestly I pass anyone who says "data lake", "feature store", "canary" and "rollback"',
+    ],
+)
+def test_a_verdict_for_saying_a_list_of_names_is_buzzword(line: str) -> None:
+    page = (
+        "Design the search ranking for a spare-parts catalogue of 2M SKUs used by 9,000 "
+        "contractor firms; p95 under 300 ms.\n\n" + line + "\n"
+    )
+    found = _found(page, "buzzword")
+    assert found and "list of names" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Strong hire: chooses between BM25, ColBERT and SPLADE given the 300 ms budget.",
+        "No credit for naming BM25, ColBERT and SPLADE without a reason.",
+        "Hire: the candidate can name any retrieval model, open or commercial, and then says why.",
+    ],
+)
+def test_a_list_tied_to_a_reason_or_refused_credit_is_not_buzzword(line: str) -> None:
+    from crafter.evals.document import from_text
+    from crafter.evals.text_checks import _credit_for_a_name_list
+
+    page = (
+        "Design the search ranking for a spare-parts catalogue of 2M SKUs used by 9,000 "
+        "contractor firms; p95 under 300 ms.\n\nRubric\n\n" + line + "\n"
+    )
+    assert _credit_for_a_name_list(from_text("q.md", page)) is None
+
+
+def test_a_chat_export_is_linted_not_skipped_as_not_a_question() -> None:
+    thread = (
+        "#ml-loop (export)\n\nmk  09:12\nhow do we grade the route-optimisation question for the "
+        'couriers?\n\nts  09:14\nI pass anyone who says "graph neural network", "reinforcement '
+        'learning", "digital twin" and "real-time"\n\nmk  09:15\nok\n'
+    )
+    result = lint_text(thread, DAY, "thread.txt")
+    assert not [f for f in result.findings if f.check == "input"]
+    assert [f for f in result.findings if f.check == "buzzword"]

@@ -322,6 +322,11 @@ def _is_word(token: str) -> bool:
     return token.strip(".,;:!?()[]'\"*_`").isalpha()
 
 
+_CHAT_HEADER = re.compile(
+    r"[ \t]*[\w.@-]{1,40}(?: [\w.@-]{1,40})?[ \t]+\[?\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[ap]m)?\]?[ \t]*$"
+)
+
+
 def _looks_like_a_question(text: str) -> bool:
     """Prose using some design, product, data or ML wording. A config file, a password file or a
     log is not: most of its lines hold fewer than two plain words."""
@@ -329,7 +334,10 @@ def _looks_like_a_question(text: str) -> bool:
     low = text[:200_000].lower()
     if not any(p.search(low) for p in (*k.question_words, *k.ml, *k.ml_mentions, *k.systems)):
         return False
-    lines = [line for line in low.splitlines()[:2000] if line.strip()]
+    # A chat export's "name  14:21" lines are the thread's metadata, not its content.
+    lines = [
+        line for line in low.splitlines()[:2000] if line.strip() and not _CHAT_HEADER.match(line)
+    ]
     prose = sum(1 for line in lines if sum(_is_word(w) for w in line.split()[:50]) >= 2)
     return prose * 2 >= len(lines)
 

@@ -617,6 +617,19 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
                 "why, what it costs, and the follow-up that exposes a candidate who only lists names",
             )
         ], {"counting_rubric": 1.0}  # fmt: skip
+    listed = _credit_for_a_name_list(doc)
+    if listed is not None:
+        seg, sentence = listed
+        return [
+            Finding(
+                "buzzword", "warning",
+                "a verdict is earned by saying a list of names, with no decision or reason tied "
+                "to this scenario: a smooth talker passes by reciting it",
+                evidence=excerpt(sentence, 0, min(len(sentence), 160), 0), location=seg.location,
+                suggestion="credit what the candidate decides with a technique and why it fits this "
+                "scenario's numbers, and add the follow-up that exposes a recited list",
+            )
+        ], {"name_list_credit": 1.0}  # fmt: skip
     answer = doc.low("answer")
     if not answer.strip():
         return [], {}
@@ -626,6 +639,61 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
     from crafter.evals.semantic import checks as semantic
 
     return semantic.buzzword(doc, k), scores
+
+
+# "names word2vec, GloVe, char-CNN and BiLSTM", "says 'feature store', 'drift detection' and
+# 'model registry'": a saying verb, then three or more short items joined by commas and a final
+# and/or. Items are at most four words and start with no article or quantifier ("a service",
+# "any ASR model"), so a sentence of reasons or of things the system names does not read as one.
+_ITEM = (
+    r"[\"“']?(?!(?:a|an|the|any|other|some|all|each|every|their|its|our|your)\b)"
+    r"[\w][\w+./#-]*(?: [\w+./#-]+){0,3}[\"”']?"
+)
+_NAME_LIST = re.compile(
+    r"\b(?:names?|named|naming|mentions?|mentioned|mentioning|says?|said|lists?|listed|listing|"
+    r"cites?|cited|brings? up|brought up|drops?|dropped|references?|referenced)\b:? "
+    + _ITEM
+    + r"(?:, "
+    + _ITEM
+    + r"){1,}(?:,? (?:and|or|&) "
+    + _ITEM
+    + r")"
+)
+# Where a list of names is the grade: a verdict or credit word in the same sentence or line.
+_VERDICT = re.compile(
+    r"\b(?:hire|hires|pass(?:es|ed)?|strong|points?|credit\w*|advance|score[sd]?|bonus|excellent|"
+    r"exceeds|senior|up to date|state of the art)\b"
+)
+# A sentence that reasons, excludes or follows up is not crediting the list itself.
+_REASONS = re.compile(
+    r"\b(?:because|why|trade-?offs?|given|which (?:one|fits)|explains?|justif\w*|instead|so that|"
+    r"tied to|ties|for this|fits|no|not|without|neither|nor|never|only if|follow-?ups?|trap|"
+    r"probe|push|ask)\b|n't\b"
+)
+
+
+# A number standing as a quantity of the scenario; not the digits inside a name (BM25, GPT-4).
+_STANDALONE_NUMBER = re.compile(r"(?<![\w.-])\$?\d")
+
+
+def _credit_for_a_name_list(doc: LintDoc) -> tuple[Segment, str] | None:
+    """The first sentence (or table row) on the interviewer's side that grants a verdict for
+    saying a list of names; in a prose file any line with a verdict word counts, since a Slack
+    thread or a calibration note has no answer marker."""
+    for seg in doc.segments:
+        if seg.part == "trap" or (doc.scenario is not None and seg.part != "answer"):
+            continue
+        for line in seg.low.split("\n"):
+            for _, sentence in sentences(line) if "|" not in line else [(0, line)]:
+                m = _NAME_LIST.search(sentence)
+                if m is None or _STANDALONE_NUMBER.search(sentence):
+                    continue
+                if seg.part != "answer" and not _VERDICT.search(sentence):
+                    continue
+                if _REASONS.search(sentence):
+                    continue
+                return seg, sentence.strip()
+    return None
 
 
 def _buzzword_lexical(
