@@ -6,7 +6,8 @@ pair is a false positive). Sets: ``evals/exposure/calibration.yaml`` and ``calib
 (the model is fitted on them), ``pairs_blind.yaml`` (written blind; scored once before the exemplar
 model, looked at since), ``pairs_blind2.yaml`` (written blind; scored once, with --blind2) and
 ``pairs_blind3.yaml`` (written blind; scored once after the 401-prompt exemplars, with --blind3) and
-``pairs_blind4.yaml`` (written blind; scored once in the sixth session, with --blind4).
+``pairs_blind4.yaml`` (written blind; scored once in the sixth session, with --blind4) and
+``pairs_blind5.yaml`` (written blind; scored once in the seventh session, with --blind5).
 
 Run: .venv/bin/python benchmarks/exposure.py            # print the figures
      .venv/bin/python benchmarks/exposure.py --calibrate  # refit evals/exposure/rule.yaml
@@ -189,6 +190,8 @@ def main() -> None:
         sets.append("pairs_blind3.yaml")
     if "--blind4" in sys.argv:  # scored once, sixth session (see BLIND-SCORE.txt)
         sets.append("pairs_blind4.yaml")
+    if "--blind5" in sys.argv:  # scored once, seventh session (see BLIND-SCORE.txt)
+        sets.append("pairs_blind5.yaml")
     for name in sets:
         path = FOLDER / name
         if not path.is_file():
