@@ -349,3 +349,30 @@ def test_a_chat_export_is_linted_not_skipped_as_not_a_question() -> None:
     result = lint_text(thread, DAY, "thread.txt")
     assert not [f for f in result.findings if f.check == "input"]
     assert [f for f in result.findings if f.check == "buzzword"]
+
+
+DEEP_DIVE = """# Round 4: ranking evaluation deep dive (45 min)
+
+Read to the candidate at the start: "This round is only about evaluating a ranker, because the
+loop's other rounds cover the end-to-end design."
+
+A marketplace ranker orders 40 results per query for 3M daily searches; a new model is ready.
+How would you decide offline and online whether it ships?
+"""
+
+
+def test_a_deep_dive_told_to_the_candidate_with_a_reason_is_openly_scoped() -> None:
+    assert not _found(DEEP_DIVE, "coverage")
+    unexplained = DEEP_DIVE.replace(
+        ", because the\nloop's other rounds cover the end-to-end design", ""
+    )
+    assert _found(unexplained.replace("only about", "entirely about"), "coverage")
+
+
+def test_putting_the_whole_time_on_one_slice_is_a_coverage_finding() -> None:
+    page = (
+        "ML system design (full loop): a telecom operator with 22M prepaid subscribers wants to "
+        "pick whom to target with 200k retention offers a month. Design the system.\n\n"
+        "Interviewer notes. Use the whole time on feature engineering: recency, tenure, handset age.\n"
+    )
+    assert _found(page, "coverage")

@@ -291,6 +291,10 @@ class Knowledge:
     spoken_prompt: FastPattern | None = None
     withholding: FastPattern | None = None
     scoped_elsewhere: FastPattern | None = None
+    # A deep dive by name, and a line telling the candidate so: together, an open scope.
+    deep_dive: FastPattern | None = None
+    announced: FastPattern | None = None
+    scope_reason: FastPattern | None = None
     task_cues: FastPattern | None = None
     not_design_round: FastPattern | None = None
 
@@ -351,4 +355,7 @@ def knowledge() -> Knowledge:
         spoken_prompt=FastPattern(voc["spoken_prompt"]) if voc.get("spoken_prompt") else None,
         withholding=_rx(voc["withholding"]) if voc.get("withholding") else None,
         scoped_elsewhere=_rx(voc["scoped_elsewhere"]) if voc.get("scoped_elsewhere") else None,
+        deep_dive=_rx(voc["deep_dive"]) if voc.get("deep_dive") else None,
+        announced=_rx(voc["announced_scope"]) if voc.get("announced_scope") else None,
+        scope_reason=_rx(voc["scope_reason"]) if voc.get("scope_reason") else None,
     )

@@ -507,6 +507,17 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
     if k.scoped_elsewhere is not None and k.scoped_elsewhere.search(doc.low()) is not None:
         # An openly scoped deep dive: another round of the loop covers the whole design.
         return [], {"scoped_elsewhere": 1.0}
+    low = doc.low()
+    if (
+        k.deep_dive is not None
+        and k.announced is not None
+        and k.deep_dive.search(low) is not None
+        and k.announced.search(low) is not None
+        and k.scope_reason is not None
+        and k.scope_reason.search(low) is not None
+    ):
+        # A deep dive that tells the candidate it is one, and why: scoped openly.
+        return [], {"scoped_elsewhere": 1.0}
     prompt = _without_headers(doc.low("prompt")) if doc.scenario is None else doc.low("prompt")
     narrowing = k.narrowing.search(prompt)
     if narrowing is None and doc.scenario is None:
