@@ -6,7 +6,9 @@ tuned on since) and blind5 (written blind in the fourth session, never tuned on:
 the document model was final, evals/blind5/SCORE-ONCE.txt), blind6 (written blind in the fifth
 session, scored once before the sixth session's tuning, tuned on since) and blind7 (written blind
 in the sixth session, scored once after its first round of lint work, tuned on since) and blind8
-(written blind in the sixth session, scored once at its end: evals/blind8/SCORE-ONCE.txt).
+(written blind in the sixth session, scored once at its end: evals/blind8/SCORE-ONCE.txt), blind9
+(written blind in the sixth session, scored once at the start of the seventh, tuned on since) and
+blind10 (written blind in the seventh session, scored once at its end).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -26,6 +28,8 @@ def main() -> None:
     blind6 = evals / "blind6"  # scored once (SCORE-ONCE.txt), tuned on in the sixth session
     blind7 = evals / "blind7"  # scored once (SCORE-ONCE.txt), tuned on in the sixth session
     blind8 = evals / "blind8"  # scored once at the end of the sixth session (SCORE-ONCE.txt)
+    blind9 = evals / "blind9"  # scored once at the start of the seventh session, tuned on since
+    blind10 = evals / "blind10"  # scored once at the end of the seventh session (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
@@ -37,6 +41,8 @@ def main() -> None:
         ("blind6", [blind6]),
         ("blind7", [blind7]),
         ("blind8", [blind8]),
+        ("blind9", [blind9]),
+        ("blind10", [blind10]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")
