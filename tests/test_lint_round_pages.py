@@ -376,3 +376,45 @@ def test_putting_the_whole_time_on_one_slice_is_a_coverage_finding() -> None:
         "Interviewer notes. Use the whole time on feature engineering: recency, tenure, handset age.\n"
     )
     assert _found(page, "coverage")
+
+
+ROUND = (
+    "# ML system design (end to end): shift recommendations\n\n"
+    "An app for shift work has 8M workers and 250k employers; 400k shifts are posted a day. Design "
+    "the recommendation system end to end.\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        "After the prompt, say: \"Let's focus on how you'd measure it.\" Then spend\nthe full "
+        "interview on offline metrics.",
+        "Tell the candidate we will assume a ranker exists and focus on the launch experiment.",
+        "Ask the candidate to design the inside of the ranker for the full 45 minutes.",
+    ],
+)
+def test_a_full_round_narrowed_in_other_words_is_a_coverage_finding(plan: str) -> None:
+    assert _found(ROUND + "Interviewer script\n\n" + plan + "\n", "coverage")
+
+
+def test_a_schedule_naming_another_deep_dive_and_a_design_plus_evaluation_ask_are_not() -> None:
+    schedule = ROUND + "Today: 10:30 ML design (this round), 12:30 project deep dive (Sam).\n"
+    assert not _found(schedule, "coverage")
+    ask = (
+        "A podcast app has 2M episodes. Design the search system and how you'd judge whether it "
+        "got better, for listeners who remember a phrase but not the show.\n"
+    )
+    assert not [f for f in _found(ask, "coverage") if f.severity == "warning"]
+
+
+def test_an_infrastructure_round_with_no_ml_decision_is_ml_clothing_not_also_coverage() -> None:
+    page = (
+        "ML system design: design the labelling platform for our data science teams: project "
+        "setup, task distribution to annotators, the annotation UI backend, review queues, payouts "
+        "and an audit log, for 2,000 annotators and 5M tasks a month. Discuss queues, sharding and "
+        "retries.\n"
+    )
+    found = lint_text(page, DAY, "q.md").findings
+    assert [f for f in found if f.check == "ml-clothing" and f.severity == "warning"]
+    assert not [f for f in found if f.check == "coverage" and f.severity == "warning"]

@@ -7,7 +7,7 @@ import hashlib
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -153,6 +153,8 @@ def check_doc(
 
     raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
     result.findings += documents.judge(doc, raised)
+    if not result.scores.get("coverage_narrowed"):
+        result.findings = _coverage_beside_no_ml(result.findings)
     other_round = _says_other_round(doc, k)
     result.findings = _rederive_in_context(result.findings, doc, k, other_round)
     # Coverage already looked for an open scoping note ("scoped_elsewhere" in its scores).
@@ -179,6 +181,21 @@ def check_doc(
     result.findings += exposure.check(doc)
     result.probe = exposure.doc_probe(doc) if doc.scenario is not None else ""
     return result
+
+
+def _coverage_beside_no_ml(findings: list[Finding]) -> list[Finding]:
+    """A round with no ML decision in it is reported as ML clothing; that its questions stay in
+    one corner (the serving fleet, the labelling queue) is the same fault seen again, so the
+    coverage warning becomes a note. Not when the page narrows an ML round on purpose ("the model
+    is frozen; only serving"): that is a coverage finding of its own."""
+    if not any(f.check == "ml-clothing" and f.severity in ("error", "warning") for f in findings):
+        return findings
+    return [
+        replace(f, severity="info", message=f"{f.message} (the round has no ML decision to cover)")
+        if f.check == "coverage" and f.severity == "warning"
+        else f
+        for f in findings
+    ]
 
 
 def _says_other_round(doc: LintDoc, k: Knowledge) -> bool:

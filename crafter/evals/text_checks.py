@@ -479,6 +479,11 @@ def ml_clothing(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, fl
 # -- coverage -----------------------------------------------------------------------------------
 
 _ASK_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_WHOLE_DESIGN_ASK = re.compile(
+    r"\b(?:design|build|architect)\s+(?:the|a|an|our|your)\s+(?:[\w-]+\s+){0,4}?"
+    r"(?:system|product|service|platform|pipeline|assistant|feature|recommender|engine)\b"
+    r"[^.?!]{0,40}\b(?:and|then|plus)\b"
+)
 _ASK = re.compile(
     r"\?|^\W*(question|walk us through|design|explore|tell us|describe|how (would|do) you)\b"
 )
@@ -520,6 +525,13 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
         return [], {"scoped_elsewhere": 1.0}
     prompt = _without_headers(doc.low("prompt")) if doc.scenario is None else doc.low("prompt")
     narrowing = k.narrowing.search(prompt)
+    if narrowing is None and doc.scenario is None and k.deep_dive is not None:
+        # A page titled as a deep dive, without telling the candidate why (that was vetoed
+        # above): the round is one corner by construction. A deep dive named further down (a
+        # loop's schedule, a candidate-chosen part of a full round) does not count.
+        title = low.lstrip().split("\n", 1)[0]
+        # A project deep dive is another kind of round: the candidate brings the project.
+        narrowing = k.deep_dive.search(title) if "project deep" not in title else None
     if narrowing is None and doc.scenario is None:
         # A scope note often sits with the interviewer's notes, after the answer marker.
         narrowed_answer = k.narrowing.search(_without_headers(doc.low("answer")))
@@ -535,6 +547,10 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
         sentences = [m.group(0) for m in _ASK_SENTENCE.finditer(flat) if _ASK.search(m.group(0))]
         asks = " ".join(sentences)
         asked = [name for name, rx in k.stages.items() if rx.search(asks)]
+        if _WHOLE_DESIGN_ASK.search(asks):
+            # "Design the search system and how you'd judge it": the whole design is asked,
+            # with one stage named beside it; not a single-stage ask.
+            asked = [*asked, "the whole design"]
         # A single-stage ask counts only in a question long enough to be about more than one
         # thing (a one-line ask is vague, not narrow) and when the expected answer stays there.
         single_ask = (
@@ -546,6 +562,8 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
         one_stage = _one_stage_questions(sentences, k)
         single_ask = single_ask or one_stage is not None
     scores = {"stages_asked": float(len(asked))}
+    if narrowing or narrowed_answer:
+        scores["coverage_narrowed"] = 1.0
     if narrowing or narrowed_answer or single_ask:
         focus = one_stage or (asked[0] if len(asked) == 1 else "one stage")
         original = doc.prompt
