@@ -418,3 +418,49 @@ def test_an_infrastructure_round_with_no_ml_decision_is_ml_clothing_not_also_cov
     found = lint_text(page, DAY, "q.md").findings
     assert [f for f in found if f.check == "ml-clothing" and f.severity == "warning"]
     assert not [f for f in found if f.check == "coverage" and f.severity == "warning"]
+
+
+TALLY = """# Scoring sheet: parcel sorting vision
+
+Prompt: a depot sorts 300k parcels a night with 14 camera gantries; labels are torn or wet in 2% of
+cases and a missort costs a day of delay. Design the system that reads each label and routes it.
+
+Tick what you hear:
+  __ OCR transformer        __ YOLO
+  __ active learning        __ synthetic data
+  __ edge TPU               __ "human in the loop"
+  __ confidence threshold   __ drift
+
+0-3 no hire / 4-5 lean hire / 6-7 hire / 8 strong hire
+"""
+
+REASONING_CHECKLIST = TALLY.replace(
+    """  __ OCR transformer        __ YOLO
+  __ active learning        __ synthetic data
+  __ edge TPU               __ "human in the loop"
+  __ confidence threshold   __ drift""",
+    """- sets the read-confidence threshold from the cost of a missort versus a manual read
+- plans for torn and wet labels with a fallback that does not stop the belt
+- estimates the manual-read load the threshold creates at 300k parcels a night
+- decides what to log so misreads become training data within a week
+- checks each gantry's camera drift against a per-gantry baseline
+- says how a new label layout from a carrier is rolled out safely""",
+)
+
+
+def test_a_checklist_of_names_scored_against_a_count_scale_is_buzzword() -> None:
+    found = _found(TALLY, "buzzword")
+    assert found and "terms heard" in found[0].message
+    from crafter.evals.document import from_text
+    from crafter.evals.text_checks import _tally_of_names
+
+    assert _tally_of_names(from_text("q.md", REASONING_CHECKLIST)) is None
+
+
+def test_a_level_granted_for_citing_papers_is_buzzword() -> None:
+    page = (
+        "Calibration notes. The question: a utility with 3.2M smart meters picks 2,500 premises a "
+        "month to inspect for theft at 120 euros a visit.\n\nWe agreed that candidates who cite "
+        "recent papers (e.g. by title or by model name) are upgraded by one level.\n"
+    )
+    assert _found(page, "buzzword")

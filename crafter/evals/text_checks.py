@@ -646,6 +646,19 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
                 "why, what it costs, and the follow-up that exposes a candidate who only lists names",
             )
         ], {"counting_rubric": 1.0}  # fmt: skip
+    tally = _tally_of_names(doc)
+    if tally is not None:
+        seg, items = tally
+        return [
+            Finding(
+                "buzzword", "warning",
+                f"the rubric counts terms heard ({len(items)} short names on a checklist) against a "
+                "score scale: a smooth talker passes by reciting the list",
+                evidence=", ".join(items[:8]), location=seg.location,
+                suggestion="replace the checklist with the decisions this scenario forces, each with what "
+                "a hire says about it, and the follow-up that exposes a recited term",
+            )
+        ], {"term_tally": 1.0}  # fmt: skip
     listed = _credit_for_a_name_list(doc)
     if listed is not None:
         seg, sentence = listed
@@ -699,6 +712,35 @@ _REASONS = re.compile(
     r"tied to|ties|for this|fits|no|not|without|neither|nor|never|only if|follow-?ups?|trap|"
     r"probe|push|ask)\b|n't\b"
 )
+
+
+# "0-3 no hire", "8+ ticks = strong hire", "4–6 lean hire": counts mapped to verdicts.
+_COUNT_SCALE = re.compile(
+    r"\b\d+\s*(?:[-–]\s*\d+|\+)\s*(?:ticks?|points?|terms?|boxes|checks|items|of (?:these|the above))?"
+    r"\s*(?:=|:|→|->)?\s*(?:no hire|lean hire|hire|strong hire|lean no|pass|fail)\b"
+)
+# A checklist entry: a bullet, a box or a "__" blank, then the entry (several may share a line).
+_CHECK_ENTRY = re.compile(r"(?:^|(?<=\s))(?:[-*•]|\[ ?\]|☐|_{2,})[ \t]+([^\n_☐\[]{1,80})", re.M)
+_MIN_TALLY_ITEMS = 6
+
+
+def _tally_of_names(doc: LintDoc) -> tuple[Segment, list[str]] | None:
+    """A checklist of short names (at least six entries of at most four words, three in four of
+    the entries) on a page that maps counts to verdicts ("0-3 no hire, 8+ strong hire"): the
+    candidate passes by saying the names. A checklist of reasoning steps has sentences as
+    entries and does not count."""
+    low = doc.low()
+    if len(_COUNT_SCALE.findall(low)) < 2:
+        return None
+    for seg in doc.segments:
+        if seg.part == "trap":
+            continue
+        entries = [" ".join(m.group(1).split()) for m in _CHECK_ENTRY.finditer(seg.text)]
+        entries = [e for e in entries if e]
+        short = [e for e in entries if len(e.split()) <= 4]
+        if len(short) >= _MIN_TALLY_ITEMS and len(short) * 4 >= len(entries) * 3:
+            return seg, short
+    return None
 
 
 # A number standing as a quantity of the scenario; not the digits inside a name (BM25, GPT-4).
