@@ -464,3 +464,27 @@ def test_a_level_granted_for_citing_papers_is_buzzword() -> None:
         "recent papers (e.g. by title or by model name) are upgraded by one level.\n"
     )
     assert _found(page, "buzzword")
+
+
+def test_adjective_soup_is_vague_and_a_concrete_prompt_with_two_of_them_is_not() -> None:
+    soup = (
+        "ML design prompt (v2)\n\nDesign a scalable, real-time, intelligent, future-proof and "
+        "enterprise-grade AI platform that turns our data into actionable insights.\n"
+    )
+    found = _found(soup, "vagueness")
+    assert found and "adjective soup" in found[0].message
+    concrete = (
+        "Design a scalable, real-time fraud score for a card issuer: 6M transactions a day, a "
+        "120 ms authorisation budget, chargebacks 45 days late, and 0.1% fraud.\n"
+    )
+    assert not [f for f in _found(concrete, "vagueness") if "adjective" in f.message]
+
+
+def test_a_quoted_prompt_left_as_your_choice_is_withheld() -> None:
+    page = (
+        'Prompt to candidate:\n  "Design a similarity search system."\n\n'
+        '  (Leave it open. If asked what is searched, say "your choice".)\n\n'
+        "Main segment (20-35 min): discuss approximate nearest neighbour indexes.\n"
+    )
+    found = _found(page, "vagueness")
+    assert found and found[0].severity == "error"

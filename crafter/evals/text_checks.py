@@ -83,7 +83,10 @@ _QUESTION_TIME = re.compile(
 _SCORE_DELTA = re.compile(
     r"(?<![\w.])\+\d+\b(?![.,]?\d|\s*%)|\b(?:at|hire|pass|score[sd]?)\s+\d+\+"
 )
-_ROUND_LEVEL = re.compile(r"\b(?:round|level|loop)\s*:?\s*\d+\b|\b[le]\d{1,2}\b")
+# "round 3", "L5", and a document's own version ("(v3)", "rev. 7").
+_ROUND_LEVEL = re.compile(
+    r"\b(?:round|level|loop)\s*:?\s*\d+\b|\b[le]\d{1,2}\b|\bv\d+(?:\.\d+)*\b|\brev(?:ision)?\.?\s*\d+\b"
+)
 # "this one", "one of": a pronoun far more often than a quantity.
 _ONE = re.compile(r"\bones?\b")
 _LOGISTICS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
@@ -257,6 +260,17 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 "scale and the cost of errors; keep only the answers to good questions in reserve",
             )
         )  # fmt: skip
+    elif doc.scenario is None and (soup := _adjective_soup(doc.low("prompt"), k)):
+        findings.append(
+            Finding(
+                "vagueness", "error",
+                f"adjective soup: the prompt sells a system ({', '.join(soup[:6])}) but names no "
+                "product, user, data or number to design around",
+                evidence=", ".join(soup), location=location,
+                suggestion="replace the adjectives with facts: who is served, what data exists, the "
+                "volume and latency in numbers, and what an error costs",
+            )
+        )  # fmt: skip
     elif (spoken := _bare_spoken_prompt(doc, k)) is not None:
         findings.append(
             Finding(
@@ -357,6 +371,14 @@ _PROCESS = re.compile(
 _DENIES_FACTS = re.compile(
     r"\b(?:do not|don.?t|never|nor)\b[^.\n]{0,30}\b(?:supply|give|share|tell|add|offer)\b"
 )
+
+
+def _adjective_soup(prompt_low: str, k: Knowledge) -> list[str]:
+    """The hype adjectives of a prompt with four or more of them and at most one number."""
+    found = _distinct(k.hype, prompt_low)
+    if len(found) < 4 or scenario_numbers(prompt_low) > 1:
+        return []
+    return found
 
 
 def _concreteness(low: str) -> int:
