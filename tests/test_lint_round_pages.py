@@ -488,3 +488,19 @@ def test_a_quoted_prompt_left_as_your_choice_is_withheld() -> None:
     )
     found = _found(page, "vagueness")
     assert found and found[0].severity == "error"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "Expected answer: naive Bayes over bag-of-words unigrams, the best content model here.",
+        "Expected answer: run LDA on the comments each week and report the top themes.",
+        "Expected answer: a GMM-UBM with i-vector extraction and PLDA scoring per customer.",
+    ],
+)
+def test_old_text_and_speaker_methods_as_the_expected_answer_are_stale(key: str) -> None:
+    page = (
+        "Design the system for a bank's support channel: 7M customers, 90k calls and 40k "
+        "written comments a day, results within a day, consent required.\n\n" + key + "\n"
+    )
+    assert _found(page, "staleness")
