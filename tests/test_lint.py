@@ -514,3 +514,13 @@ def test_the_cached_corpus_url_list_follows_edits(tmp_path: Path) -> None:
     os.utime(doc, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     again = _builtin_urls(corpus)
     assert any("example.org/moved-post" in u for u in again) and again != first
+
+
+@pytest.mark.parametrize(
+    ("answer", "missing"),
+    [("Yes.", False), ("11%.", False), ("Never.", False), ("TBD", True), ("ok", True), ("?", True)],
+)
+def test_a_short_prepared_answer_that_states_a_fact_is_an_answer(answer: str, missing: bool) -> None:
+    from crafter.evals.scenario_checks import _missing_answer
+
+    assert _missing_answer(answer) is missing

@@ -21,10 +21,22 @@ def _missing(text: str) -> bool:
     return PLACEHOLDER_PREFIX not in text and (bool(_EMPTYISH.match(text)) or len(text.strip()) < 8)
 
 
+# A short prepared answer is still an answer when it states a fact: "Yes.", "11%.", "Never."
+_SHORT_FACT = re.compile(
+    r"\d|\b(?:yes|no|none|never|always|both|neither|daily|weekly|hourly|monthly)\b", re.I
+)
+
+
+def _missing_answer(text: str) -> bool:
+    if _missing(text) and _SHORT_FACT.search(text) and not _EMPTYISH.match(text):
+        return False
+    return _missing(text)
+
+
 def answerability(s: Scenario) -> list[Finding]:
     findings = []
     for i, q in enumerate(s.questions):
-        if _missing(q.answer):
+        if _missing_answer(q.answer):
             findings.append(
                 Finding(
                     "answerability", "error", f"question {q.id} has no prepared answer",
