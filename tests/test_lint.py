@@ -520,7 +520,9 @@ def test_the_cached_corpus_url_list_follows_edits(tmp_path: Path) -> None:
     ("answer", "missing"),
     [("Yes.", False), ("11%.", False), ("Never.", False), ("TBD", True), ("ok", True), ("?", True)],
 )
-def test_a_short_prepared_answer_that_states_a_fact_is_an_answer(answer: str, missing: bool) -> None:
+def test_a_short_prepared_answer_that_states_a_fact_is_an_answer(
+    answer: str, missing: bool
+) -> None:
     from crafter.evals.scenario_checks import _missing_answer
 
     assert _missing_answer(answer) is missing
