@@ -7,7 +7,8 @@ pair is a false positive). Sets: ``evals/exposure/calibration.yaml`` and ``calib
 model, looked at since), ``pairs_blind2.yaml`` (written blind; scored once, with --blind2) and
 ``pairs_blind3.yaml`` (written blind; scored once after the 401-prompt exemplars, with --blind3) and
 ``pairs_blind4.yaml`` (written blind; scored once in the sixth session, with --blind4) and
-``pairs_blind5.yaml`` (written blind; scored once in the seventh session, with --blind5).
+``pairs_blind5.yaml`` and ``pairs_blind6.yaml`` (written blind; scored once in the seventh
+session, with --blind5 and --blind6).
 
 Run: .venv/bin/python benchmarks/exposure.py            # print the figures
      .venv/bin/python benchmarks/exposure.py --calibrate  # refit evals/exposure/rule.yaml
@@ -192,6 +193,8 @@ def main() -> None:
         sets.append("pairs_blind4.yaml")
     if "--blind5" in sys.argv:  # scored once, seventh session (see BLIND-SCORE.txt)
         sets.append("pairs_blind5.yaml")
+    if "--blind6" in sys.argv:  # scored once, seventh session (see BLIND-SCORE.txt)
+        sets.append("pairs_blind6.yaml")
     for name in sets:
         path = FOLDER / name
         if not path.is_file():
