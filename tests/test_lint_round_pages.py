@@ -330,8 +330,8 @@ def test_a_verdict_for_saying_a_list_of_names_is_buzzword(line: str) -> None:
     ],
 )
 def test_a_list_tied_to_a_reason_or_refused_credit_is_not_buzzword(line: str) -> None:
+    from crafter.evals.buzzword import _credit_for_a_name_list
     from crafter.evals.document import from_text
-    from crafter.evals.text_checks import _credit_for_a_name_list
 
     page = (
         "Design the search ranking for a spare-parts catalogue of 2M SKUs used by 9,000 "
@@ -451,8 +451,8 @@ REASONING_CHECKLIST = TALLY.replace(
 def test_a_checklist_of_names_scored_against_a_count_scale_is_buzzword() -> None:
     found = _found(TALLY, "buzzword")
     assert found and "terms heard" in found[0].message
+    from crafter.evals.buzzword import _tally_of_names
     from crafter.evals.document import from_text
-    from crafter.evals.text_checks import _tally_of_names
 
     assert _tally_of_names(from_text("q.md", REASONING_CHECKLIST)) is None
 
