@@ -7,17 +7,17 @@ import hashlib
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 from crafter.domain import Scenario, ScenarioFileError
 from crafter.domain.yamlio import parse_scenario_with_lines
-from crafter.evals import buzzword, field_checks, pacing, scenario_checks, text_checks
+from crafter.evals import buzzword, field_checks, pacing, reconcile, scenario_checks, text_checks
 from crafter.evals.document import LintDoc, from_scenario, from_text
 from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
-from crafter.evals.knowledge import Knowledge, knowledge
+from crafter.evals.knowledge import knowledge
 
 _NOT_SCENARIO = re.compile(r"^(schema_version|hooks|premise):", re.M)
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".text")
@@ -154,12 +154,12 @@ def check_doc(
     raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
     result.findings += documents.judge(doc, raised)
     if not result.scores.get("coverage_narrowed"):
-        result.findings = _coverage_beside_no_ml(result.findings)
-    other_round = _says_other_round(doc, k)
-    result.findings = _rederive_in_context(result.findings, doc, k, other_round)
+        result.findings = reconcile.coverage_beside_no_ml(result.findings)
+    other_round = reconcile.says_other_round(doc, k)
+    result.findings = reconcile.rederive_in_context(result.findings, doc, k, other_round)
     # Coverage already looked for an open scoping note ("scoped_elsewhere" in its scores).
     scoped = result.scores.get("scoped_elsewhere", 0.0) > 0
-    result.findings += _one_signal_rubric(result.findings, doc, scoped)
+    result.findings += reconcile.one_signal_rubric(result.findings, doc, scoped)
     if doc.scenario is not None:
         result.findings += scenario_checks.answerability(doc.scenario)
         urls = (
@@ -175,114 +175,12 @@ def check_doc(
 
         result.findings += degenerate.degenerate(doc.scenario)
         result.findings += degenerate.rubric(doc.scenario)
-    result.findings = _fit_fixes(result.findings, other_round)
+    result.findings = reconcile.fit_fixes(result.findings, other_round)
     from crafter.evals import exposure
 
     result.findings += exposure.check(doc)
     result.probe = exposure.doc_probe(doc) if doc.scenario is not None else ""
     return result
-
-
-def _coverage_beside_no_ml(findings: list[Finding]) -> list[Finding]:
-    """A round with no ML decision in it is reported as ML clothing; that its questions stay in
-    one corner (the serving fleet, the labelling queue) is the same fault seen again, so the
-    coverage warning becomes a note. Not when the page narrows an ML round on purpose ("the model
-    is frozen; only serving"): that is a coverage finding of its own."""
-    if not any(f.check == "ml-clothing" and f.severity in ("error", "warning") for f in findings):
-        return findings
-    return [
-        replace(f, severity="info", message=f"{f.message} (the round has no ML decision to cover)")
-        if f.check == "coverage" and f.severity == "warning"
-        else f
-        for f in findings
-    ]
-
-
-def _says_other_round(doc: LintDoc, k: Knowledge) -> bool:
-    """The page opens by saying it is a maths or coding round or a project deep dive."""
-    other = k.not_design_round
-    return other is not None and other.search(doc.low()[:_ROUND_NOTE_CHARS]) is not None
-
-
-def _rederive_in_context(
-    findings: list[Finding], doc: LintDoc, k: Knowledge, other_round: bool
-) -> list[Finding]:
-    """Rederive is about a design round: none for a page that opens by saying it is a maths or
-    coding round or a project deep dive; and a finding by meaning alone stands only when the
-    text asks for something (derive, prove, implement, from scratch...), not when it describes a
-    system that happens to use the technique."""
-    if not any(f.check == "rederive" for f in findings):
-        return findings
-    if other_round:
-        return [f for f in findings if f.check != "rederive"]
-    if k.task_cues is None:
-        return findings
-    low = doc.low()
-    asks = k.pressure.search(low) is not None or k.task_cues.search(low) is not None
-    return [f for f in findings if f.check != "rederive" or asks or _named_ambush(f)]
-
-
-def _one_signal_rubric(findings: list[Finding], doc: LintDoc, scoped: bool) -> list[Finding]:
-    """A scenario whose rubric scores one signal only (every row "data", or one row) measures one
-    corner of the round. Not said when another finding already explains a thin scenario (no ML
-    decision, too vague) or when the page scopes the round openly."""
-    s = doc.scenario
-    if s is None or not s.rubric:
-        return []
-    signals = {row.signal for row in s.rubric}
-    if len(signals) != 1:
-        return []
-    if any(
-        f.check in ("coverage", "ml-clothing", "vagueness") and f.severity in ("error", "warning")
-        for f in findings
-    ):
-        return []
-    if scoped:
-        return []
-    (signal,) = signals
-    return [
-        Finding(
-            "coverage", "warning",
-            f"the rubric scores one signal only ({signal}): the round never assesses the rest of "
-            "the design",
-            location="rubric",
-            suggestion="add rubric rows for problem framing, data, modeling, evaluation and "
-            "deployment, each tied to this scenario's hooks; keep single-signal deep dives for a "
-            "round that says why it is scoped",
-        )
-    ]  # fmt: skip
-
-
-def _named_ambush(f: Finding) -> bool:
-    # The word rule's finding names the algorithm and already required a pressure cue.
-    return f.message.startswith("success seems to hinge on re-deriving")
-
-
-# How far into a file a note that it is another kind of round ("coding round, not ML design") counts.
-_ROUND_NOTE_CHARS = 400
-
-
-def _fit_fixes(findings: list[Finding], other_round: bool) -> list[Finding]:
-    """A derive-or-implement task is not fixed by product context: when rederive fires, or the
-    file opens by saying it is a coding or maths round or a project deep dive, the generic
-    "little to design around" finding becomes an info whose fix fits what was found."""
-    derive = any(f.check == "rederive" for f in findings)
-    if not derive and not other_round:
-        return findings
-    if derive:
-        message = "reads as a coding or derivation exercise, not a design scenario"
-        fix = ("move it to a coding or math round; for ML system design, start from a user need "
-               "and hand the candidate the technique")  # fmt: skip
-    else:
-        message = "says it is another kind of round (coding, maths, a project deep dive), not a design scenario"
-        fix = ("nothing to change for that round; for an ML system design round, start from a user "
-               "need: who is served, what data exists, the scale and the cost of errors")  # fmt: skip
-    out = []
-    for f in findings:
-        if f.check == "vagueness" and f.message.startswith("little to design around"):
-            f = Finding("vagueness", "info", message, f.evidence, f.location, fix)
-        out.append(f)
-    return out
 
 
 def lint_scenario(
