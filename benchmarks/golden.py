@@ -8,7 +8,8 @@ session, scored once before the sixth session's tuning, tuned on since) and blin
 in the sixth session, scored once after its first round of lint work, tuned on since) and blind8
 (written blind in the sixth session, scored once at its end: evals/blind8/SCORE-ONCE.txt), blind9
 (written blind in the sixth session, scored once at the start of the seventh, tuned on since) and
-blind10 (written blind in the seventh session, scored once at its end).
+blind10 (written blind in the seventh session, scored once mid-way, tuned on since) and blind11
+(written blind in the seventh session, scored once at its end).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -29,7 +30,8 @@ def main() -> None:
     blind7 = evals / "blind7"  # scored once (SCORE-ONCE.txt), tuned on in the sixth session
     blind8 = evals / "blind8"  # scored once at the end of the sixth session (SCORE-ONCE.txt)
     blind9 = evals / "blind9"  # scored once at the start of the seventh session, tuned on since
-    blind10 = evals / "blind10"  # scored once at the end of the seventh session (SCORE-ONCE.txt)
+    blind10 = evals / "blind10"  # scored once mid-way through the seventh session, tuned on since
+    blind11 = evals / "blind11"  # scored once at the end of the seventh session (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
@@ -43,6 +45,7 @@ def main() -> None:
         ("blind8", [blind8]),
         ("blind9", [blind9]),
         ("blind10", [blind10]),
+        ("blind11", [blind11]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")
