@@ -504,3 +504,20 @@ def test_old_text_and_speaker_methods_as_the_expected_answer_are_stale(key: str)
         "written comments a day, results within a day, consent required.\n\n" + key + "\n"
     )
     assert _found(page, "staleness")
+
+
+def test_a_rubric_whose_rows_all_score_one_stage_is_a_coverage_finding() -> None:
+    page = (
+        "End-to-end ML design: chest X-ray triage for 30 hospitals, 4,000 films a day, a "
+        "radiologist must see urgent films within 30 minutes.\n\nRubric\n\n"
+        "- Labels: how the labelling guideline handles ambiguous films\n"
+        "- Labels: agreement between annotators and adjudication\n"
+        "- Labels: sampling which films to annotate next\n"
+        "- Labels: label noise from report-derived annotations\n"
+        "- Labels: the annotation tool and its queues\n"
+    )
+    assert _found(page, "coverage")
+    mixed = page.replace(
+        "- Labels: the annotation tool and its queues", "- Serving: latency of the triage model"
+    ).replace("- Labels: label noise", "- Evaluation: recall on urgent films and label noise")
+    assert not [f for f in _found(mixed, "coverage") if f.severity == "warning"]

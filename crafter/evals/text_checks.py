@@ -584,6 +584,11 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
         # Or many questions that nearly all sit in one stage (five questions on the loss).
         one_stage = _one_stage_questions(sentences, k)
         single_ask = single_ask or one_stage is not None
+    if one_stage is None and not narrowing:
+        # Or the interviewer's own units (rubric rows, checklist lines, a scenario's questions
+        # and hooks) nearly all sit in one stage: the round never leaves that corner.
+        one_stage = _one_stage_units(_stage_units(doc), k)
+        single_ask = single_ask or one_stage is not None
     scores = {"stages_asked": float(len(asked))}
     if narrowing or narrowed_answer:
         scores["coverage_narrowed"] = 1.0
@@ -636,6 +641,51 @@ def _one_stage_questions(sentences: list[str], k: Knowledge) -> str | None:
     if len(staged) >= _MIN_STAGED and alone >= len(staged) - 1 and alone >= 0.75 * len(staged):
         return top
     return None
+
+
+_MIN_UNITS = 5
+_MIN_STAGED_UNITS = 4
+_UNIT_LINE = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)]|\|)[ \t]*(.{8,300})$", re.M)
+_TABLE_RULE = re.compile(r"^[\s|:-]+$")
+
+
+def _stage_units(doc: LintDoc) -> list[str]:
+    """What the interviewer asks and scores, one unit each: a scenario's questions, hooks and
+    rubric rows; a prose page's bullet, numbered and table lines on the interviewer's side."""
+    s = doc.scenario
+    if s is not None:
+        return (
+            [q.question.lower() for q in s.questions]
+            + [h.decision_forced.lower() for h in s.hooks]
+            + [f"{r.signal} {r.hire} {r.strong_hire}".lower() for r in s.rubric]
+        )
+    units = []
+    for seg in doc.segments:
+        if seg.part != "answer":
+            continue
+        for m in _UNIT_LINE.finditer(seg.low):
+            line = m.group(1)
+            if not _TABLE_RULE.match(line):
+                units.append(line)
+    return units
+
+
+def _one_stage_units(units: list[str], k: Knowledge) -> str | None:
+    """The stage that at least four in five of the staged units name alone (at least five
+    units, four of them naming a stage)."""
+    if len(units) < _MIN_UNITS:
+        return None
+    per = [{name for name, rx in k.stages.items() if rx.search(u)} for u in units]
+    staged = [stages for stages in per if stages]
+    if len(staged) < _MIN_STAGED_UNITS:
+        return None
+    counts: dict[str, int] = {}
+    for stages in staged:
+        for name in stages:
+            counts[name] = counts.get(name, 0) + 1
+    top = max(counts, key=lambda n: (counts[n], n))
+    alone = sum(1 for stages in staged if stages == {top})
+    return top if alone >= 0.8 * len(staged) else None
 
 
 def _dominant_stage(text: str, k: Knowledge) -> str | None:
