@@ -14,7 +14,15 @@ from typing import Literal
 
 from crafter.domain import Scenario, ScenarioFileError
 from crafter.domain.yamlio import parse_scenario_with_lines
-from crafter.evals import buzzword, field_checks, pacing, reconcile, scenario_checks, text_checks
+from crafter.evals import (
+    buzzword,
+    coverage_check,
+    field_checks,
+    pacing,
+    reconcile,
+    scenario_checks,
+    text_checks,
+)
 from crafter.evals.document import LintDoc, from_scenario, from_text
 from crafter.evals.findings import SEVERITY_RANK, FileResult, Finding, Severity
 from crafter.evals.knowledge import knowledge
@@ -145,7 +153,7 @@ def check_doc(
     result.scores.update(scores)
     result.findings += field_checks.staleness(doc, k, as_of)
     result.findings += field_checks.rederive(doc, k)
-    for check in (text_checks.ml_clothing, text_checks.coverage, buzzword.buzzword):
+    for check in (text_checks.ml_clothing, coverage_check.coverage, buzzword.buzzword):
         found, scores = check(doc, k)
         result.findings += found
         result.scores.update(scores)
