@@ -126,3 +126,21 @@ def test_the_unpickler_refuses_what_is_not_textual_css() -> None:
         css_cache._member(object, "__subclasses__")
     with pytest.raises(css_cache.RefusedCache):
         css_cache._member({"a": 1}, "pop")
+
+
+def test_importing_the_app_leaves_the_garbage_collector_as_it_was() -> None:
+    import gc
+    import importlib
+    import sys
+
+    import crafter_tui.app
+
+    assert gc.isenabled()
+    sys.modules.pop("crafter_tui.app")
+    try:
+        gc.disable()
+        importlib.import_module("crafter_tui.app")
+        assert not gc.isenabled()  # held before, still held: the import does not enable it
+    finally:
+        gc.enable()
+        sys.modules["crafter_tui.app"] = crafter_tui.app
