@@ -304,6 +304,13 @@ def test_giving_the_candidate_minutes_is_logistics_not_a_scenario_number() -> No
     assert scenario_numbers("the model must answer within 40 ms for 3m users.") == 2
 
 
+# A concrete prompt to put rubric lines under.
+CATALOGUE = (
+    "Design the search ranking for a spare-parts catalogue of 2M SKUs used by 9,000 contractor "
+    "firms; p95 under 300 ms.\n\n"
+)
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -313,10 +320,7 @@ def test_giving_the_candidate_minutes_is_logistics_not_a_scenario_number() -> No
     ],
 )
 def test_a_verdict_for_saying_a_list_of_names_is_buzzword(line: str) -> None:
-    page = (
-        "Design the search ranking for a spare-parts catalogue of 2M SKUs used by 9,000 "
-        "contractor firms; p95 under 300 ms.\n\n" + line + "\n"
-    )
+    page = CATALOGUE + line + "\n"
     found = _found(page, "buzzword")
     assert found and "list of names" in found[0].message
 
@@ -333,10 +337,7 @@ def test_a_list_tied_to_a_reason_or_refused_credit_is_not_buzzword(line: str) ->
     from crafter.evals.buzzword import _credit_for_a_name_list
     from crafter.evals.document import from_text
 
-    page = (
-        "Design the search ranking for a spare-parts catalogue of 2M SKUs used by 9,000 "
-        "contractor firms; p95 under 300 ms.\n\nRubric\n\n" + line + "\n"
-    )
+    page = CATALOGUE + "Rubric\n\n" + line + "\n"
     assert _credit_for_a_name_list(from_text("q.md", page)) is None
 
 

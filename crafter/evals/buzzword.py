@@ -145,6 +145,8 @@ def _credit_for_a_name_list(doc: LintDoc) -> tuple[Segment, str] | None:
     for seg in doc.segments:
         if seg.part == "trap" or (doc.scenario is not None and seg.part != "answer"):
             continue
+        if _NAME_LIST.search(seg.low) is None:  # no list anywhere: no sentence to split
+            continue
         for line in seg.low.split("\n"):
             for _, sentence in sentences(line) if "|" not in line else [(0, line)]:
                 m = _NAME_LIST.search(sentence)

@@ -356,7 +356,7 @@ def knowledge() -> Knowledge:
         question_words=tuple(FastPattern(p) for p in voc.get("question_words", [])),
         spoken_prompt=FastPattern(voc["spoken_prompt"]) if voc.get("spoken_prompt") else None,
         withholding=_rx(voc["withholding"]) if voc.get("withholding") else None,
-        hype=tuple(_rx([p]) for p in voc.get("hype", [])),
+        hype=tuple(FastPattern(p) for p in voc.get("hype", [])),
         scoped_elsewhere=_rx(voc["scoped_elsewhere"]) if voc.get("scoped_elsewhere") else None,
         deep_dive=_rx(voc["deep_dive"]) if voc.get("deep_dive") else None,
         announced=_rx(voc["announced_scope"]) if voc.get("announced_scope") else None,

@@ -161,8 +161,8 @@ def check_doc(
 
     raised = {f.check for f in result.findings if f.severity in ("error", "warning")}
     result.findings += documents.judge(doc, raised)
-    if not result.scores.get("coverage_narrowed"):
-        result.findings = reconcile.coverage_beside_no_ml(result.findings)
+    narrowed = bool(result.scores.get("coverage_narrowed"))
+    result.findings = reconcile.coverage_beside_no_ml(result.findings, narrowed)
     other_round = reconcile.says_other_round(doc, k)
     result.findings = reconcile.rederive_in_context(result.findings, doc, k, other_round)
     # Coverage already looked for an open scoping note ("scoped_elsewhere" in its scores).

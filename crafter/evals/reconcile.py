@@ -14,12 +14,14 @@ from crafter.evals.knowledge import Knowledge
 _ROUND_NOTE_CHARS = 400
 
 
-def coverage_beside_no_ml(findings: list[Finding]) -> list[Finding]:
+def coverage_beside_no_ml(findings: list[Finding], narrowed: bool) -> list[Finding]:
     """A round with no ML decision in it is reported as ML clothing; that its questions stay in
     one corner (the serving fleet, the labelling queue) is the same fault seen again, so the
     coverage warning becomes a note. Not when the page narrows an ML round on purpose ("the model
     is frozen; only serving"): that is a coverage finding of its own."""
-    if not any(f.check == "ml-clothing" and f.severity in ("error", "warning") for f in findings):
+    if narrowed or not any(
+        f.check == "ml-clothing" and f.severity in ("error", "warning") for f in findings
+    ):
         return findings
     return [
         replace(f, severity="info", message=f"{f.message} (the round has no ML decision to cover)")

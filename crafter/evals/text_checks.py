@@ -214,7 +214,8 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     # What the candidate designs around: the prompt, and the facts the interviewer holds for
     # them (a scenario's context, data and prepared answers; a prose file's "if asked" notes).
     # Never the rubric or the answer key: numbers there say nothing about the prompt.
-    scoped = [s for s in _facing(doc) if PLACEHOLDER_PREFIX not in s.text]
+    facing = _facing(doc)
+    scoped = [s for s in facing if PLACEHOLDER_PREFIX not in s.text]
     filled = "\n".join(s.low for s in scoped)
     words = len(filled.split())
     numbers = scenario_numbers(filled) if doc.scenario is None else count_numbers(filled)
@@ -248,7 +249,8 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     verdict = semantic.vagueness_probability(prompt) if doc.scenario is None else None
     if verdict is not None:
         scores["vagueness_semantic"] = round(verdict.probability, 3)
-    withheld = _withheld_prompt(doc, k) if doc.scenario is None else None
+    quote = _spoken_quote(doc, k) if doc.scenario is None else None
+    withheld = _withheld_prompt(doc, k, quote) if quote is not None else None
     if withheld is not None:
         quoted, cue = withheld
         findings.append(
@@ -272,7 +274,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 "volume and latency in numbers, and what an error costs",
             )
         )  # fmt: skip
-    elif (spoken := _bare_spoken_prompt(doc, k)) is not None:
+    elif quote is not None and (spoken := _bare_spoken_prompt(doc, quote, facing)) is not None:
         findings.append(
             Finding(
                 "vagueness", "error",
@@ -334,25 +336,35 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     return findings, scores
 
 
-def _withheld_prompt(doc: LintDoc, k: Knowledge) -> tuple[str, str] | None:
-    """(the quoted line the candidate hears, the withholding cue) when a page around a bare
-    one-line prompt tells the interviewer to hold everything else back (see vocabulary.yaml)."""
-    if k.spoken_prompt is None or k.withholding is None:
+def _spoken_quote(doc: LintDoc, k: Knowledge) -> tuple[int, int, str] | None:
+    """Where the quoted line a page says the candidate hears sits in ``doc.low()`` (start, end),
+    and the line itself in the page's own capitals where lowercasing kept every offset (it does
+    for nearly all text), its spaces collapsed."""
+    if k.spoken_prompt is None:
         return None
     low = doc.low()
     spoken = k.spoken_prompt.search(low)
     if spoken is None:
         return None
     start, end = spoken.span(1)
-    # The page's own capitals where lowercasing kept every offset (it does for nearly all text).
     source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
     if len(source) != len(low):
         source = low
-    quoted = " ".join(source[start:end].split())
+    return start, end, " ".join(source[start:end].split())
+
+
+def _withheld_prompt(
+    doc: LintDoc, k: Knowledge, quote: tuple[int, int, str]
+) -> tuple[str, str] | None:
+    """(the quoted line the candidate hears, the withholding cue) when a page around a bare
+    one-line prompt tells the interviewer to hold everything else back (see vocabulary.yaml)."""
+    if k.withholding is None:
+        return None
+    quoted = quote[2]
     plain = quoted.lower()
     if not (_BARE.match(plain) or (len(plain.split()) <= 12 and not scenario_numbers(plain))):
         return None
-    cue = k.withholding.search(low)
+    cue = k.withholding.search(doc.low())
     return (quoted, cue.group(0)) if cue is not None else None
 
 
@@ -391,26 +403,24 @@ def _concreteness(low: str) -> int:
     )
 
 
-def _bare_spoken_prompt(doc: LintDoc, k: Knowledge) -> str | None:
-    """The quoted line a page says is the prompt, when it is bare (at most 40 words, at most one
-    kind of specific) and no paragraph of the page gives the candidate facts beside it (a facts
-    heading or "tell them ..." with specifics in it). The rest of such a page is about running
-    the interview, and its numbers (timings, levels, deadlines) are no scenario."""
-    if doc.scenario is not None or k.spoken_prompt is None:
-        return None
+def _bare_spoken_prompt(
+    doc: LintDoc, quote: tuple[int, int, str], facing: list[Segment]
+) -> str | None:
+    """The quoted line a page says is the prompt (``quote``, from ``_spoken_quote``), when it is
+    bare (at most 40 words, no number, at most one kind of specific) and no paragraph the
+    candidate faces (``facing``) gives them facts beside it (a facts heading or "tell them ..."
+    with specifics in it). The rest of such a page is about running the interview, and its
+    numbers (timings, levels, deadlines) are no scenario."""
+    start, end, quoted = quote
     low = doc.low()
-    spoken = k.spoken_prompt.search(low)
-    if spoken is None:
-        return None
-    start, end = spoken.span(1)
     plain = " ".join(low[start:end].split())
     if len(plain.split()) > 40 or scenario_numbers(plain) or _concreteness(plain) > 1:
         return None
-    facing = {id(seg) for seg in _facing(doc)}
+    facing_ids = {id(seg) for seg in facing}
     offset = 0
     for seg in doc.segments:
         seg_start, offset = offset, offset + len(seg.low) + 1
-        if seg.part == "trap" or id(seg) not in facing:
+        if seg.part == "trap" or id(seg) not in facing_ids:
             continue
         text = seg.low
         if seg_start <= start < offset:  # the quote's own paragraph, without the quote
@@ -428,9 +438,7 @@ def _bare_spoken_prompt(doc: LintDoc, k: Knowledge) -> str | None:
         gives = _GIVES_FACTS.search(text) and not _DENIES_FACTS.search(text)
         if gives or not _PROCESS.search(text):
             return None
-    source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
-    quoted = source[start:end] if len(source) == len(low) else low[start:end]
-    return " ".join(quoted.split())
+    return quoted
 
 
 def _few_hooks(doc: LintDoc, concreteness: int) -> Finding | None:
