@@ -522,3 +522,45 @@ def test_a_rubric_whose_rows_all_score_one_stage_is_a_coverage_finding() -> None
         "- Labels: the annotation tool and its queues", "- Serving: latency of the triage model"
     ).replace("- Labels: label noise", "- Evaluation: recall on urgent films and label noise")
     assert not [f for f in _found(mixed, "coverage") if f.severity == "warning"]
+
+
+ROUND_PROMPT = (
+    "> A freight broker books 9,000 truckloads a week. Shippers complain that quoted pickup windows"
+    " are missed on one load in five. Design an end-to-end ML system that predicts which loads will"
+    " miss their window early enough for dispatch to act.\n"
+)
+
+LEFT_OUT_PAGES = [
+    # A committee note that says what the round never covered.
+    "# Debrief: freight round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Notes\n\nThe whole"
+    " conversation was about the carrier ID join. The notes contain nothing on labels, the model,"
+    " offline evaluation or rollout, and the rating was accepted.\n",
+    # Every signal scored from one narrow discussion.
+    "# Plan for the freight round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Plan\n\nAfter the"
+    " prompt we go through the feature SQL in detail. I will rate framing, data, modelling,"
+    " evaluation and deployment from the SQL discussion.\n",
+    # An instruction that keeps the candidate away from the other stages.
+    "# Guide: freight round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Run of show\n\nAfter five"
+    " minutes, ask for the exact loss. Do not move on to the data, evaluation or the launch plan;"
+    " if they try, redirect them back to the loss.\n",
+]
+
+
+@pytest.mark.parametrize("page", LEFT_OUT_PAGES)
+def test_a_round_that_says_it_leaves_stages_out_is_a_coverage_finding(page: str) -> None:
+    found = _found(page, "coverage")
+    assert found and found[0].severity == "warning"
+
+
+STAGE_RUBRIC = (
+    "# Freight round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Rubric\n\n"
+    "| Signal | No hire | Hire | Strong hire |\n| --- | --- | --- | --- |\n"
+    "| Framing | Not discussed | Names the dispatch decision | Prices a missed window against an early call |\n"
+    "| Data | Not discussed | Late scans as labels | Handles carriers that never send scans |\n"
+    "| Deployment & monitoring | Not discussed | Batch scores every hour | Watches lane drift and alert fatigue |\n"
+    "\nA weak answer never mentions evaluation or monitoring; a strong one plans both.\n"
+)
+
+
+def test_a_rubric_whose_weak_cells_say_not_discussed_is_not_a_coverage_finding() -> None:
+    assert _found(STAGE_RUBRIC, "coverage") == []

@@ -69,6 +69,10 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
         narrowed_answer = k.narrowing.search(_without_headers(doc.low("answer")))
     else:
         narrowed_answer = None
+    left_out = None
+    if narrowing is None and narrowed_answer is None:
+        # A note that the round leaves stages out, or scores them all from one narrow talk.
+        left_out = _left_out(low, k)
     asked: list[str] = []
     asks = ""
     single_ask = False
@@ -99,15 +103,17 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
         one_stage = _one_stage_units(_stage_units(doc), k)
         single_ask = single_ask or one_stage is not None
     scores = {"stages_asked": float(len(asked))}
-    if narrowing or narrowed_answer:
+    if narrowing or narrowed_answer or left_out:
         scores["coverage_narrowed"] = 1.0
-    if narrowing or narrowed_answer or single_ask:
+    if narrowing or narrowed_answer or left_out or single_ask:
         focus = one_stage or (asked[0] if len(asked) == 1 else "one stage")
         original = doc.prompt
         if narrowing and len(original) == len(prompt):
             evidence = excerpt(original, narrowing.start(), narrowing.end())
         elif narrowed_answer and len(doc.answer) == len(doc.low("answer")):
             evidence = excerpt(doc.answer, narrowed_answer.start(), narrowed_answer.end())
+        elif left_out is not None and len(doc.text) == len(low):
+            evidence = excerpt(doc.text, left_out[0], left_out[1])
         else:
             evidence = excerpt(asks, 0, min(len(asks), 160), 0)
         return [
@@ -124,6 +130,34 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
 
         return semantic.coverage(doc, len(asked)), scores
     return [], scores
+
+
+_SENTENCE_END = re.compile(r"[.!?\n|]")
+_MIN_LEFT_OUT = 2  # stages a note must name as left out
+
+
+def _left_out(low: str, k: Knowledge) -> tuple[int, int] | None:
+    """Where the page says the round leaves two or more lifecycle stages out ("the notes contain
+    nothing on data, evaluation or rollout"), or scores every stage from one narrow discussion."""
+    if k.scored_from is not None:
+        m = k.scored_from.search(low)
+        if m is not None:
+            return m.start(), m.end()
+    if k.absence is None or not k.absence.may_match(low):
+        return None
+    pos = 0
+    while pos < len(low):
+        m = k.absence.rx.search(low, pos)
+        if m is None:
+            return None
+        end_m = _SENTENCE_END.search(low, m.end())
+        end = end_m.start() if end_m else len(low)
+        tail = low[m.end() : min(end, m.end() + 300)]
+        named = sum(1 for rx in k.stages.values() if rx.search(tail))
+        if named >= _MIN_LEFT_OUT:
+            return m.start(), min(end, m.end() + 160)
+        pos = m.end()
+    return None
 
 
 # A list of at least _MIN_QUESTIONS questions of which at least _MIN_STAGED name a lifecycle stage,

@@ -297,6 +297,10 @@ class Knowledge:
     deep_dive: FastPattern | None = None
     announced: FastPattern | None = None
     scope_reason: FastPattern | None = None
+    # Coverage: a note that the round leaves stages out ("the notes contain nothing on data,
+    # evaluation or rollout"), and scores for every stage taken from one narrow discussion.
+    absence: FastPattern | None = None
+    scored_from: FastPattern | None = None
     task_cues: FastPattern | None = None
     not_design_round: FastPattern | None = None
 
@@ -361,4 +365,6 @@ def knowledge() -> Knowledge:
         deep_dive=_rx(voc["deep_dive"]) if voc.get("deep_dive") else None,
         announced=_rx(voc["announced_scope"]) if voc.get("announced_scope") else None,
         scope_reason=_rx(voc["scope_reason"]) if voc.get("scope_reason") else None,
+        absence=_rx(voc["coverage_absence"]) if voc.get("coverage_absence") else None,
+        scored_from=_rx(voc["coverage_scored_from"]) if voc.get("coverage_scored_from") else None,
     )
