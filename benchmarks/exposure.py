@@ -8,7 +8,10 @@ model, looked at since), ``pairs_blind2.yaml`` (written blind; scored once, with
 ``pairs_blind3.yaml`` (written blind; scored once after the 401-prompt exemplars, with --blind3) and
 ``pairs_blind4.yaml`` (written blind; scored once in the sixth session, with --blind4) and
 ``pairs_blind5.yaml`` and ``pairs_blind6.yaml`` (written blind; scored once in the seventh
-session, with --blind5 and --blind6).
+session, with --blind5 and --blind6), ``pairs_blind7.yaml`` (written blind; scored in the eighth
+session before and after the exemplars learned from the first six, with --blind7). Since the
+eighth session the first six sets are learned from (evals/exposure/exemplars_blind.yaml), so their
+figures are no longer a test.
 
 Run: .venv/bin/python benchmarks/exposure.py            # print the figures
      .venv/bin/python benchmarks/exposure.py --calibrate  # refit evals/exposure/rule.yaml
@@ -69,9 +72,24 @@ def features(index: exposure.ExposureIndex, probe: str) -> Any:
     return feats
 
 
+def adjudicated() -> dict[tuple[str, str, str], bool]:
+    """(title, text, prompt id) -> judged a near-copy of that prompt (evals/exposure/adjudicated.yaml:
+    warnings on pairs labelled same_domain or unrelated, judged again against the prompt named)."""
+    path = FOLDER / "adjudicated.yaml"
+    if not path.is_file():
+        return {}
+    rows = yaml.safe_load(path.read_text(encoding="utf-8"))["judged"]
+    return {
+        (r["scenario_title"], r["scenario_text"], r["prompt"]): bool(r["near_copy"]) for r in rows
+    }
+
+
 def score(cases: list[Case], index: exposure.ExposureIndex) -> dict[str, Any]:
-    tp = fp = fn = 0
+    """Raw figures count every warning on a same_domain or unrelated pair as false; the
+    adjudicated precision counts one judged a near-copy of the prompt it names as right."""
+    tp = fp = fn = judged_right = 0
     misses, false_alarms = [], []
+    verdicts = adjudicated()
     for c in cases:
         matches, _ = index.match(c.probe)
         warned = bool(matches) and matches[0].chance >= exposure.rule().warn_at
@@ -84,9 +102,12 @@ def score(cases: list[Case], index: exposure.ExposureIndex) -> dict[str, Any]:
         elif warned:
             fp += 1
             false_alarms.append(f"{c.title} ~ {matches[0].prompt.id}")
+            judged_right += verdicts.get((c.title, c.text, matches[0].prompt.id), False)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
+    adj = (tp + judged_right) / (tp + fp) if tp + fp else 1.0
     return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall,
+            "adjudicated_precision": adj, "judged_right": judged_right,
             "misses": misses, "false_alarms": false_alarms}  # fmt: skip
 
 
@@ -195,6 +216,8 @@ def main() -> None:
         sets.append("pairs_blind5.yaml")
     if "--blind6" in sys.argv:  # scored once, seventh session (see BLIND-SCORE.txt)
         sets.append("pairs_blind6.yaml")
+    if "--blind7" in sys.argv:  # scored before and after the blind exemplars, eighth session
+        sets.append("pairs_blind7.yaml")
     for name in sets:
         path = FOLDER / name
         if not path.is_file():
@@ -202,7 +225,8 @@ def main() -> None:
             continue
         s = score(load_cases(path), index)
         print(f"== {name}: near-copy precision {s['precision']:.3f} recall {s['recall']:.3f} "
-              f"(tp {s['tp']} fp {s['fp']} fn {s['fn']})")  # fmt: skip
+              f"(tp {s['tp']} fp {s['fp']} fn {s['fn']}); adjudicated precision "
+              f"{s['adjudicated_precision']:.3f} ({s['judged_right']} warnings judged near-copies)")  # fmt: skip
         if "-v" in sys.argv:
             print("   misses:", s["misses"])
             print("   false alarms:", s["false_alarms"])

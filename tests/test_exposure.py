@@ -251,8 +251,44 @@ def test_twists_keep_a_same_domain_scenario_from_reading_as_a_copy() -> None:
         )
     )
     assert copy and copy[0].prompt.id == "video-recommendations"
-    assert not twist or twist[0].chance < exposure.rule().warn_at
-    # Re-upload detection may resemble the index's near-duplicate prompt; what matters is that it
-    # does not read as the recommender.
+    # Re-upload detection is the index's own near-duplicate prompt (a blind set's writer wrote it
+    # as a copy of that one); what matters is that it does not read as the recommender.
+    warned = [m for m in twist if m.chance >= exposure.rule().warn_at]
+    assert all(m.prompt.id == "near-duplicate-detection" for m in warned)
     as_recommender = [m.chance for m in twist if m.prompt.id == "video-recommendations"]
     assert copy[0].chance > max(as_recommender, default=0.0) + 0.2
+
+
+def test_blind_learned_exemplars_join_the_hand_written_ones_and_key_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crafter.errors import UsageError
+    from crafter.evals import exposure_model
+
+    learned = tmp_path / "exemplars_blind.yaml"
+    learned.write_text(
+        "version: 1\nexemplars:\n  - prompt: video-recommendations\n"
+        "    copies: ['Clip picks: choose the clips each viewer sees first.']\n"
+    )
+    monkeypatch.setattr(exposure_model, "blind_exemplars_path", lambda: learned)
+    for fn in (exposure_model.load_exemplars, exposure_model.files_digest):
+        fn.cache_clear()
+    try:
+        copies, _ = exposure_model.load_exemplars()["video-recommendations"]
+        assert copies[-1] == "Clip picks: choose the clips each viewer sees first."
+        assert len(copies) > 1  # the hand-written copies are still there
+        before = exposure_model.files_digest()
+        learned.write_text(learned.read_text() + "  - prompt: ad-click-prediction\n")
+        exposure_model.files_digest.cache_clear()
+        assert (
+            exposure_model.files_digest() != before
+        )  # a lint result found with other data is not reused
+        learned.unlink()
+        exposure_model.load_exemplars.cache_clear()
+        with pytest.raises(UsageError, match="exemplar file missing") as info:
+            exposure_model.load_exemplars()
+        assert str(learned) in info.value.message
+    finally:
+        monkeypatch.undo()
+        for fn in (exposure_model.load_exemplars, exposure_model.files_digest):
+            fn.cache_clear()

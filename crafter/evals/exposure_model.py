@@ -46,14 +46,46 @@ def exemplars_path() -> Path:
     return data_dir("evals") / "exposure" / "exemplars.yaml"
 
 
+def blind_exemplars_path() -> Path:
+    """Exemplars learned from the labelled blind pair sets after their one score (written by
+    tools/exposure_blind_exemplars.py), kept apart from the hand-written ones."""
+    return data_dir("evals") / "exposure" / "exemplars_blind.yaml"
+
+
 def rule_path() -> Path:
     return data_dir("evals") / "exposure" / "rule.yaml"
 
 
 @cache
+def files_digest() -> str:
+    """A digest of the exemplar and rule files (the lint result cache keys on it; read once a
+    process, like the files themselves)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in (exemplars_path(), blind_exemplars_path(), rule_path()):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"missing")
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@cache
 def load_exemplars() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """prompt id -> (copies, twists). A missing or malformed file is a UsageError naming it."""
-    path = exemplars_path()
+    """prompt id -> (copies, twists), the hand-written file's and the blind-learned file's
+    together. A missing or malformed file is a UsageError naming it."""
+    out = _read_exemplars(exemplars_path(), "exemplars")
+    for prompt, (copies, twists) in _read_exemplars(
+        blind_exemplars_path(), "blind-exemplars"
+    ).items():
+        mine = out.get(prompt, ((), ()))
+        out[prompt] = (mine[0] + copies, mine[1] + twists)
+    return out
+
+
+def _read_exemplars(path: Path, name: str) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     try:
         data = path.read_bytes()
         text = data.decode("utf-8")
@@ -73,7 +105,7 @@ def load_exemplars() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     from crafter.resources import cached_parse
 
     try:
-        raw: Any = cached_parse("exemplars", [data], parse)
+        raw: Any = cached_parse(name, [data], parse)
     except yaml.YAMLError as exc:
         raise UsageError(f"exposure exemplar file {path} is unreadable: {exc}") from None
     items = raw.get("exemplars") if isinstance(raw, dict) else None

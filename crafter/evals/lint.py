@@ -460,7 +460,10 @@ def _exposure_id() -> str:
     index = exposure.active()
     if index is None:
         return "off"
-    return index.identity
+    from crafter.evals import exposure_model
+
+    # The prompts, and the exemplars and rule that judge a probe against them.
+    return f"{index.identity}-{exposure_model.files_digest()}"
 
 
 # Below this many files a process pool costs more than it saves.
