@@ -292,3 +292,29 @@ def test_blind_learned_exemplars_join_the_hand_written_ones_and_key_the_cache(
         monkeypatch.undo()
         for fn in (exposure_model.load_exemplars, exposure_model.files_digest):
             fn.cache_clear()
+
+
+def test_a_batch_of_files_gets_the_findings_each_file_gets_alone(tmp_path: Path) -> None:
+    # lint_files matches the batch's probes in one product; the findings (exposure warnings
+    # and their YAML lines included) are those of linting each file by itself, as a batch of one
+    # and with the check run inside the document's own checks (lint_text).
+    from crafter.evals import result_cache
+    from crafter.evals.lint import lint_files
+
+    src = yaml.safe_load((CASES / "scenario-good-dating-message-nudge.yaml").read_text())
+    src["title"] = "Video recommendations"
+    src["seed"] = "Recommend videos on the homepage of a video-sharing site"
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(yaml.safe_dump(src, sort_keys=False))
+    paths = [*sorted(p for p in CASES.iterdir() if p.suffix in {".md", ".txt", ".yaml"}), copy]
+    result_cache.set_enabled(False)
+    try:
+        together = lint_files([(p, None) for p in paths], DAY)
+        alone = [lint_files([(p, None)], DAY)[0] for p in paths]
+    finally:
+        result_cache.set_enabled(True)
+    assert [r.findings for r in together] == [r.findings for r in alone]
+    direct = lint_text(copy.read_text(), DAY, str(copy))
+    assert direct.findings == together[-1].findings
+    warned = [f for f in together[-1].findings if f.check == "exposure"]
+    assert warned and warned[0].severity == "warning" and "(line " in warned[0].location

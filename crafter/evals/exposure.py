@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from crafter.evals import exposure_model
 from crafter.evals.exposure_data import ExposureList, PublishedPrompt, combine
-from crafter.evals.findings import Finding
+from crafter.evals.findings import FileResult, Finding
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,6 +102,9 @@ class Match:
     words: float
     shingles: float
     explained: float
+
+
+_BATCH = 64  # probes whose similarities are computed in one matrix product
 
 
 class ExposureIndex:
@@ -183,15 +186,28 @@ class ExposureIndex:
     def match(self, probe: str, *, top: int = 3) -> tuple[list[Match], float]:
         """The best matches for ``probe`` (by near-copy chance), and its cosine to the nearest
         exemplar or prompt of all (what the same-domain info looks at)."""
+        return self.match_many([probe], top=top)[0]
+
+    def match_many(self, probes: Sequence[str], *, top: int = 3) -> list[tuple[list[Match], float]]:
+        """``match`` for each of ``probes``, their similarities computed together (in slices
+        of _BATCH, so memory stays bounded whatever the batch)."""
+        if not self.prompts:
+            return [([], -1.0) for _ in probes]
+        out: list[tuple[list[Match], float]] = []
+        table = self.table()
+        for start in range(0, len(probes), _BATCH):
+            part = probes[start : start + _BATCH]
+            sims = table.similarities_many(part)
+            out += [self._match(probe, sims[i], top) for i, probe in enumerate(part)]
+        return out
+
+    def _match(self, probe: str, sims: np.ndarray, top: int) -> tuple[list[Match], float]:
         import numpy as np
 
-        if not self.prompts:
-            return [], -1.0
         model = rule()
         table = self.table()
         tokens = content_tokens(probe)
         words, explained = self.words(tokens)
-        sims = table.similarities(probe)
         feats, nearest = table.features(sims, words, explained)
         # Shingles only for the prompts that can matter (sets are the costly part).
         k = min(len(self.prompts), max(top, 12))
@@ -253,11 +269,66 @@ def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
     if index is None:
         return []
     probe = doc_probe(doc)
-    location = "title" if doc.scenario is not None else _first_prompt_line(doc)
-    findings: list[Finding] = []
     if not probe.strip():
-        return findings
+        return []
+    location = "title" if doc.scenario is not None else _first_prompt_line(doc)
     matches, nearest = index.match(probe)
+    return _findings(index, probe, location, matches, nearest)
+
+
+@dataclass
+class _Waiting:
+    result: FileResult
+    probe: str
+    location: str
+
+
+_WAITING: list[list[_Waiting]] = []
+
+
+def defer(result: FileResult, doc: LintDoc) -> bool:
+    """Inside ``batched()``: note ``doc``'s check for the batch and return True (its findings
+    are added to ``result`` when the batch ends); outside, False."""
+    index = active()
+    if not _WAITING or index is None:
+        return False
+    probe = doc_probe(doc)
+    if probe.strip():
+        location = "title" if doc.scenario is not None else _first_prompt_line(doc)
+        _WAITING[-1].append(_Waiting(result, probe, location))
+    return True
+
+
+def locate(result: FileResult, line: int | None) -> None:
+    """Give a deferred check of ``result`` its YAML line (known only after the scenario's
+    other findings are placed)."""
+    if _WAITING and line:
+        for w in _WAITING[-1]:
+            if w.result is result:
+                w.location = f"{w.location} (line {line})"
+
+
+class batched:  # used as a context manager: ``with exposure.batched():``
+    """Checks deferred inside the block are matched together when it ends (one matrix product
+    a batch instead of one a file) and their findings appended to their results."""
+
+    def __enter__(self) -> None:
+        _WAITING.append([])
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        waiting = _WAITING.pop()
+        index = active()
+        if exc_type is not None or index is None or not waiting:
+            return
+        matched = index.match_many([w.probe for w in waiting])
+        for w, (matches, nearest) in zip(waiting, matched, strict=True):
+            w.result.findings += _findings(index, w.probe, w.location, matches, nearest)
+
+
+def _findings(
+    index: ExposureIndex, probe: str, location: str, matches: list[Match], nearest: float
+) -> list[Finding]:
+    findings: list[Finding] = []
     if not matches:
         return findings
     best, r = matches[0], rule()

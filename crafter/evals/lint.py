@@ -186,7 +186,8 @@ def check_doc(
     result.findings = reconcile.fit_fixes(result.findings, other_round)
     from crafter.evals import exposure
 
-    result.findings += exposure.check(doc)
+    if not exposure.defer(result, doc):  # in a batch of files, matched when the batch ends
+        result.findings += exposure.check(doc)
     result.probe = exposure.doc_probe(doc) if doc.scenario is not None else ""
     return result
 
@@ -224,6 +225,9 @@ def lint_text(
             )
         result = lint_scenario(scenario, as_of, path, known_urls, slot)
         _add_lines(result, lines)
+        from crafter.evals import exposure
+
+        exposure.locate(result, lines.get(("title",)))
         return result
     if not text.strip():
         return _input_error(path, "text", ["the file is empty"])
@@ -419,23 +423,40 @@ def _prepare(path: Path) -> _Prepared:
 
 def lint_file(path: Path, as_of: dt.date, slot: int | None = None) -> FileResult:
     """Lint one file; without ``slot`` the nearest crafter.toml's ``slot`` applies."""
-    from crafter.evals import result_cache
+    return lint_files([(path, slot)], as_of)[0]
 
-    prepared = _prepare(path)
-    if prepared.done is not None:
-        return prepared.done
-    if slot is None and prepared.kind == "scenario":
-        slot = library_slot(path.parent)
+
+def lint_files(items: list[tuple[Path, int | None]], as_of: dt.date) -> list[FileResult]:
+    """Lint (file, slot) pairs in order, as ``lint_file`` does each: the exposure check of the
+    files not in the result cache runs once for all of them, and results are cached after it."""
+    from crafter.evals import exposure, result_cache
+
     base = result_cache.folder()
-    if base is None:
-        return lint_text(prepared.text, as_of, str(path), slot=slot)
-    k = result_cache.key(prepared.raw, path.suffix, as_of, slot, _exposure_id())
-    cached = result_cache.get(base, k, str(path), prepared.kind)
-    if cached is not None:
-        return cached
-    result = lint_text(prepared.text, as_of, str(path), slot=slot)
-    result_cache.put(base, k, result)
-    return result
+    out: list[FileResult] = []
+    fresh: list[tuple[int, str | None]] = []
+    with exposure.batched():
+        for path, slot in items:
+            prepared = _prepare(path)
+            if prepared.done is not None:
+                out.append(prepared.done)
+                continue
+            if slot is None and prepared.kind == "scenario":
+                slot = library_slot(path.parent)
+            k = None
+            if base is not None:
+                k = result_cache.key(prepared.raw, path.suffix, as_of, slot, _exposure_id())
+                cached = result_cache.get(base, k, str(path), prepared.kind)
+                if cached is not None:
+                    out.append(cached)
+                    continue
+            fresh.append((len(out), k))
+            out.append(lint_text(prepared.text, as_of, str(path), slot=slot))
+    # The block has ended: every deferred exposure finding is in its result.
+    if base is not None:
+        for i, k in fresh:
+            if k is not None:
+                result_cache.put(base, k, out[i])
+    return out
 
 
 def _from_cache(path: Path, as_of: dt.date, slot: int | None) -> FileResult | None:
@@ -481,15 +502,17 @@ def _lint_many(
         for f in files
     ]
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
-        return [lint_file(f, as_of, s) for f, s in zip(files, slots, strict=True)]
+        return lint_files(list(zip(files, slots, strict=True)), as_of)
     # Unchanged files are answered from the result cache here: a warm library starts no workers.
     results: list[FileResult | None] = [
         _from_cache(f, as_of, s) for f, s in zip(files, slots, strict=True)
     ]
     todo = [i for i, r in enumerate(results) if r is None]
     if len(todo) < PARALLEL_MIN_FILES:
-        for i in todo:
-            results[i] = lint_file(files[i], as_of, slots[i])
+        for i, result in zip(
+            todo, lint_files([(files[i], slots[i]) for i in todo], as_of), strict=True
+        ):
+            results[i] = result
         return [r for r in results if r is not None]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -502,15 +525,15 @@ def _lint_many(
     # fork: workers inherit the loaded knowledge and corpus URLs instead of re-importing them.
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         items = [(files[i], slots[i]) for i in todo]
-        for i, result in zip(
-            todo, pool.map(partial(_lint_one, as_of=as_of), items, chunksize=16), strict=True
-        ):
+        # Batches of _CHUNK files a task: each worker matches a batch's exposure probes together.
+        chunks = [items[n : n + _CHUNK] for n in range(0, len(items), _CHUNK)]
+        done = [r for batch in pool.map(partial(lint_files, as_of=as_of), chunks) for r in batch]
+        for i, result in zip(todo, done, strict=True):
             results[i] = result
     return [r for r in results if r is not None]
 
 
-def _lint_one(item: tuple[Path, int | None], as_of: dt.date) -> FileResult:
-    return lint_file(item[0], as_of, item[1])
+_CHUNK = 16
 
 
 def lint_paths(
