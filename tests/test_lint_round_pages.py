@@ -564,3 +564,31 @@ STAGE_RUBRIC = (
 
 def test_a_rubric_whose_weak_cells_say_not_discussed_is_not_a_coverage_finding() -> None:
     assert _found(STAGE_RUBRIC, "coverage") == []
+
+
+NAME_REWARD_PAGES = [
+    "# Debrief: parcel damage round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Guidance\n\n"
+    "Going forward we reward familiarity with named industry systems and papers.\n",
+    "# Guide: parcel damage round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Hire bar\n\n"
+    "A strong hire cites at least one paper for every component they draw.\n",
+    "# Guide: parcel damage round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Hire bar\n\n"
+    "The candidate should bring up the known approaches from the literature; the more the better.\n",
+]
+
+
+@pytest.mark.parametrize("page", NAME_REWARD_PAGES)
+def test_grading_that_rewards_citing_references_is_a_buzzword_finding(page: str) -> None:
+    found = _found(page, "buzzword")
+    assert found and found[0].severity == "warning"
+    # Said by the rule, with the sentence as evidence (not only by the document model).
+    assert "naming references" in found[0].message or "how many" in found[0].message
+    assert found[0].evidence and "document model" not in found[0].message
+
+
+def test_a_rubric_that_asks_why_a_cited_approach_fits_is_not_a_buzzword_finding() -> None:
+    page = (
+        "# Guide: freight round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Hire bar\n\n"
+        "A strong hire may cite a paper, but explains why its approach fits a one-in-five miss"
+        " rate and what it costs dispatch.\n"
+    )
+    assert _found(page, "buzzword") == []

@@ -63,6 +63,19 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
                 "scenario's numbers, and add the follow-up that exposes a recited list",
             )
         ], {"name_list_credit": 1.0}  # fmt: skip
+    rewarded = _rewards_naming(doc, k)
+    if rewarded is not None:
+        seg, sentence = rewarded
+        return [
+            Finding(
+                "buzzword", "warning",
+                "the grading rewards naming references (papers, companies, named systems) rather "
+                "than deciding with them: a smooth talker passes by citing",
+                evidence=excerpt(sentence, 0, min(len(sentence), 160), 0), location=seg.location,
+                suggestion="credit what the candidate decides for this scenario and why, whatever "
+                "they cite, and add the follow-up that asks how a named approach handles its numbers",
+            )
+        ], {"name_reward": 1.0}  # fmt: skip
     answer = doc.low("answer")
     if not answer.strip():
         return [], {}
@@ -157,6 +170,27 @@ def _credit_for_a_name_list(doc: LintDoc) -> tuple[Segment, str] | None:
                 if _REASONS.search(sentence):
                     continue
                 return seg, sentence.strip()
+    return None
+
+
+def _rewards_naming(doc: LintDoc, k: Knowledge) -> tuple[Segment, str] | None:
+    """The first sentence on the interviewer's side in which credit or a verdict goes to naming
+    references ("reward familiarity with named industry systems and papers", "a strong hire cites
+    a paper per component"), with no reason asked for in the same sentence."""
+    parts = k.name_reward
+    if not parts or not all(p.may_match(doc.low()) for p in parts):
+        return None
+    for seg in doc.segments:
+        if seg.part == "trap" or (doc.scenario is not None and seg.part != "answer"):
+            continue
+        if not all(p.may_match(seg.low) for p in parts):
+            continue
+        for line in seg.low.split("\n"):
+            for _, sentence in sentences(line):
+                if all(p.search(sentence) for p in parts) and not (
+                    k.name_reward_reasons is not None and k.name_reward_reasons.search(sentence)
+                ):
+                    return seg, sentence.strip()
     return None
 
 

@@ -301,6 +301,10 @@ class Knowledge:
     # evaluation or rollout"), and scores for every stage taken from one narrow discussion.
     absence: FastPattern | None = None
     scored_from: FastPattern | None = None
+    # Buzzword: a sentence that rewards naming references (papers, companies, named systems),
+    # each part a pattern that must all occur, unless the sentence also asks for reasons.
+    name_reward: tuple[FastPattern, ...] = ()
+    name_reward_reasons: FastPattern | None = None
     task_cues: FastPattern | None = None
     not_design_round: FastPattern | None = None
 
@@ -367,4 +371,10 @@ def knowledge() -> Knowledge:
         scope_reason=_rx(voc["scope_reason"]) if voc.get("scope_reason") else None,
         absence=_rx(voc["coverage_absence"]) if voc.get("coverage_absence") else None,
         scored_from=_rx(voc["coverage_scored_from"]) if voc.get("coverage_scored_from") else None,
+        name_reward=tuple(_rx(v) for v in voc.get("name_reward", {}).get("all_of", [])),
+        name_reward_reasons=(
+            _rx([voc["name_reward"]["unless"]])
+            if voc.get("name_reward", {}).get("unless")
+            else None
+        ),
     )
