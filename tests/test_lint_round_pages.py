@@ -592,3 +592,25 @@ def test_a_rubric_that_asks_why_a_cited_approach_fits_is_not_a_buzzword_finding(
         " rate and what it costs dispatch.\n"
     )
     assert _found(page, "buzzword") == []
+
+
+def test_a_quoted_question_name_whose_sentence_gives_the_specifics_is_not_vague() -> None:
+    page = (
+        "#interview-notes (export)\n\n[10:02] omar: sat in on the ML design round. Question was the\n"
+        '        "parcel rerouting" one: 2.1M parcels a day, 14 hubs, reroutes decided within\n'
+        "        90 seconds of a missed scan, drivers on fixed shifts, design the whole system.\n"
+        "[10:04] lena: how did it go?\n[10:05] omar: the candidate spent the round on features.\n"
+    )
+    assert not [f for f in _found(page, "vagueness") if f.severity == "error"]
+
+
+def test_a_quote_the_candidate_may_not_say_is_not_the_prompt() -> None:
+    page = (
+        "TOKENIZER ROUND\nLevel: senior   Duration: 50 min\n\nPrompt\n"
+        "  A grocery marketplace in four countries gets queries in mixed scripts, some without\n"
+        "  spaces, with brand names and slang. We need a tokenizer for product search.\n\n"
+        "Notes\n"
+        '  - The candidate may not say "use an off-the-shelf tokenizer". We want the reasoning.\n'
+        "  - Hire bar: a sound plan for scripts without spaces.\n"
+    )
+    assert not [f for f in _found(page, "vagueness") if "hears only" in f.message]

@@ -347,10 +347,20 @@ def _spoken_quote(doc: LintDoc, k: Knowledge) -> tuple[int, int, str] | None:
     if spoken is None:
         return None
     start, end = spoken.span(1)
+    if _NOT_SAID.search(low[max(0, spoken.start() - 30) : start]):
+        return None  # "the candidate may not say 'use SentencePiece'": a quote of what is barred
     source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
     if len(source) != len(low):
         source = low
     return start, end, " ".join(source[start:end].split())
+
+
+_NOT_SAID = re.compile(r"\b(?:not|never|cannot|can.t|mustn.t|shouldn.t|don.t|won.t)\b[^\n]{0,14}$")
+# What follows a quoted prompt in its own sentence: "the 'podcast discovery' one: 30M listeners,
+# 4M episodes", "'Design ...' (prompt text: 5.5M customers; ...)". Specifics there belong to it.
+# The sentence runs on across wrapped lines, not past a blank line, a bullet, a numbered line
+# or a full stop.
+_AFTER_QUOTE = re.compile(r"(?:[^.!?\[\n]|[.!?](?=\S)|\n(?![ \t]*(?:\n|[-*•]|\d+[.)])))*")
 
 
 def _withheld_prompt(
@@ -416,6 +426,9 @@ def _bare_spoken_prompt(
     plain = " ".join(low[start:end].split())
     if len(plain.split()) > 40 or scenario_numbers(plain) or _concreteness(plain) > 1:
         return None
+    after = _AFTER_QUOTE.match(low[end + 1 : end + 301])
+    if after is not None and scenario_numbers(after.group(0)) >= 2:
+        return None  # the quote is a name; its own sentence goes on to give the specifics
     facing_ids = {id(seg) for seg in facing}
     offset = 0
     for seg in doc.segments:
