@@ -614,3 +614,34 @@ def test_a_quote_the_candidate_may_not_say_is_not_the_prompt() -> None:
         "  - Hire bar: a sound plan for scripts without spaces.\n"
     )
     assert not [f for f in _found(page, "vagueness") if "hears only" in f.message]
+
+
+HEADED_BARE = """# Panel round 3: ML design
+
+**When:** Tuesday 10:00-10:45 (45 minutes), room 4B, meeting ID 551 208 9931
+**Panel:** two interviewers, feedback due in 24 hours
+
+## Prompt (read to the candidate)
+
+> Design a fraud model for our store.
+
+## Running the round
+
+- 5 minutes of introductions, 35 of design, 5 for their questions.
+- Scores 1-4 on framing, data, modelling, evaluation and deployment.
+"""
+
+
+def test_a_one_line_prompt_under_its_own_heading_is_vague_whatever_the_logistics_hold() -> None:
+    found = _found(HEADED_BARE, "vagueness")
+    assert found and found[0].severity == "error"
+    assert "Design a fraud model for our store." in found[0].message
+
+
+def test_a_headed_prompt_with_its_specifics_is_not_vague() -> None:
+    rich = HEADED_BARE.replace(
+        "> Design a fraud model for our store.",
+        "> Our store takes 40,000 card orders a day; chargebacks arrive 30-60 days later and cost"
+        " $25 each on top of the loss. Design the model that decides which orders to hold for review.",
+    )
+    assert not [f for f in _found(rich, "vagueness") if f.severity == "error"]

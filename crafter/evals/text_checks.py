@@ -251,6 +251,7 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
         scores["vagueness_semantic"] = round(verdict.probability, 3)
     quote = _spoken_quote(doc, k) if doc.scenario is None else None
     withheld = _withheld_prompt(doc, k, quote) if quote is not None else None
+    headed = _headed_prompt(doc) if doc.scenario is None and quote is None else None
     if withheld is not None:
         quoted, cue = withheld
         findings.append(
@@ -280,6 +281,17 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 "vagueness", "error",
                 f"the candidate hears only \"{spoken}\", and nothing on the page gives them the "
                 "specifics: the rest is about running the interview",
+                evidence=spoken, location=location,
+                suggestion="give the candidate the specifics with the prompt: who is served, what data "
+                "exists, the scale and the cost of errors",
+            )
+        )  # fmt: skip
+    elif headed is not None and (spoken := _bare_spoken_prompt(doc, headed, facing)) is not None:
+        findings.append(
+            Finding(
+                "vagueness", "error",
+                f"the page's prompt section holds only \"{spoken}\", and nothing else on the page "
+                "gives the candidate the specifics: the rest is about running the interview",
                 evidence=spoken, location=location,
                 suggestion="give the candidate the specifics with the prompt: who is served, what data "
                 "exists, the scale and the cost of errors",
@@ -411,6 +423,34 @@ def _concreteness(low: str) -> int:
         + bool(_USERS.search(low))
         + bool(_CONSTRAINT.search(low))
     )
+
+
+# A heading that names the candidate's prompt ("## Prompt (read aloud to the candidate)",
+# "Candidate prompt", "Question as asked to candidates:"), on a line of its own.
+_PROMPT_HEADING = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*|\*\*)?(?:the[ \t]+)?(?:candidate[- ]facing[ \t]+|candidate[ \t]+)?"
+    r"(?:prompt|question|problem(?: statement)?)\b[^\n]{0,50}$",
+    re.M,
+)
+def _headed_prompt(doc: LintDoc) -> tuple[int, int, str] | None:
+    """The paragraph under the first heading that names the prompt, as (start, end, text) in
+    ``doc.low()``, when it is short (at most 40 words): the shape ``_bare_spoken_prompt`` judges."""
+    offset = 0
+    segments = [s for s in doc.segments if s.part != "trap"]
+    for i, seg in enumerate(segments):
+        start, offset = offset, offset + len(seg.low) + 1
+        m = _PROMPT_HEADING.match(seg.low)
+        if m is None or "\n" in seg.low.strip() or len(seg.low.split()) > 10:
+            continue
+        if i + 1 >= len(segments):
+            return None
+        body = segments[i + 1]
+        text = body.text.strip()
+        if not text or len(text.split()) > 40 or text.startswith(("#", "|", "-", "*")):
+            return None
+        lead = len(body.text) - len(body.text.lstrip())
+        return offset + lead, offset + lead + len(text), " ".join(text.lstrip("> ").split())
+    return None
 
 
 def _bare_spoken_prompt(
