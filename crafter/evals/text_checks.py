@@ -432,13 +432,15 @@ _PROMPT_HEADING = re.compile(
     r"(?:prompt|question|problem(?: statement)?)\b[^\n]{0,50}$",
     re.M,
 )
+
+
 def _headed_prompt(doc: LintDoc) -> tuple[int, int, str] | None:
     """The paragraph under the first heading that names the prompt, as (start, end, text) in
     ``doc.low()``, when it is short (at most 40 words): the shape ``_bare_spoken_prompt`` judges."""
     offset = 0
     segments = [s for s in doc.segments if s.part != "trap"]
     for i, seg in enumerate(segments):
-        start, offset = offset, offset + len(seg.low) + 1
+        offset += len(seg.low) + 1  # where the next segment starts in doc.low()
         m = _PROMPT_HEADING.match(seg.low)
         if m is None or "\n" in seg.low.strip() or len(seg.low.split()) > 10:
             continue
