@@ -645,3 +645,15 @@ def test_a_headed_prompt_with_its_specifics_is_not_vague() -> None:
         " $25 each on top of the loss. Design the model that decides which orders to hold for review.",
     )
     assert not [f for f in _found(rich, "vagueness") if f.severity == "error"]
+
+
+def test_a_round_on_model_serving_decisions_is_not_system_design_in_ml_clothing() -> None:
+    page = (
+        "# ML design: on-device dictation model\n\nA notes app runs a 300M-parameter speech model on"
+        " phones with 4 GB of memory; 30% of users are on devices older than four years.\n\n"
+        "Questions:\n- How would you quantize the model to int8, and what accuracy loss is acceptable?\n"
+        "- Would you distill a smaller student, and how would you measure it against the teacher?\n"
+        "- How do you size the KV cache and the batching of audio frames for throughput?\n"
+        "- What is your fallback when the device is too slow, and how is it cached?\n"
+    )
+    assert _found(page, "ml-clothing") == []
