@@ -657,3 +657,34 @@ def test_a_round_on_model_serving_decisions_is_not_system_design_in_ml_clothing(
         "- What is your fallback when the device is too slow, and how is it cached?\n"
     )
     assert _found(page, "ml-clothing") == []
+
+
+BARE_SHAPES = [
+    # A label and the prompt on one line, the rest about running the round.
+    "**Design question: similar items**\n\n*Prompt:* Design a system to find similar items for our"
+    " users.\n\n*Part 1 (10 min):* Let the candidate choose what items are.\n\n*Scoring:* 1-4 on"
+    " each signal; feedback within 24 hours.\n",
+    # A title that says "prompt card", then the heading over what is read out.
+    "# Prompt card: churn\n\n**Time:** 45 minutes (5 intro / 35 design / 5 questions), interviewers: 1 lead + 1 shadow\n\n## Read this"
+    " to the candidate\n\n> We'd like you to design a churn model. Take it wherever you like.\n\n"
+    "## Interviewer only\n\n- Assumes 2M subscribers and a 3% monthly churn rate.\n",
+    # A colleague's instruction in a thread.
+    "#ml-loop (export)\n\n[9:02] ana: can you take the 11am ML round? the usual one\n[9:03] ben:"
+    " sure, what's the question?\n[9:03] ana: just ask them to design a recommender for our"
+    " shoppers. whatever they pick, dig in and see how they think\n[9:04] ben: ok, scorecard as usual?\n",
+]
+
+
+@pytest.mark.parametrize("page", BARE_SHAPES)
+def test_a_bare_prompt_named_by_the_page_layout_is_vague(page: str) -> None:
+    found = _found(page, "vagueness")
+    assert found and found[0].severity == "error"
+
+
+def test_a_labelled_prompt_that_names_its_specifics_without_numbers_is_not_vague() -> None:
+    page = (
+        "*Prompt:* Our support assistant must answer in Thai, Vietnamese and Indonesian, and the"
+        " tokenizer wastes context on Thai, which has no spaces. Design how we would fix it.\n\n"
+        "*Scoring:* 1-4 on each signal.\n"
+    )
+    assert not [f for f in _found(page, "vagueness") if "prompt section" in f.message]

@@ -252,6 +252,12 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     quote = _spoken_quote(doc, k) if doc.scenario is None else None
     withheld = _withheld_prompt(doc, k, quote) if quote is not None else None
     headed = _headed_prompt(doc) if doc.scenario is None and quote is None else None
+    if headed is not None:
+        # Named as the prompt by the page's layout alone: it must also read vague by meaning
+        # ("must handle Thai, Vietnamese and Indonesian" is specific without a number).
+        named = semantic.vagueness_probability(headed[2])
+        if named is None or named.probability < verdict_threshold():
+            headed = None
     if withheld is not None:
         quoted, cue = withheld
         findings.append(
@@ -286,7 +292,10 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 "exists, the scale and the cost of errors",
             )
         )  # fmt: skip
-    elif headed is not None and (spoken := _bare_spoken_prompt(doc, headed, facing)) is not None:
+    elif (
+        headed is not None
+        and (spoken := _bare_spoken_prompt(doc, headed[:3], facing, headed[3])) is not None
+    ):
         findings.append(
             Finding(
                 "vagueness", "error",
@@ -416,6 +425,28 @@ def _adjective_soup(prompt_low: str, k: Knowledge) -> list[str]:
     return found
 
 
+# A user or data word that says nothing about who or what: "our users", "a lot of data".
+_GENERIC_BEFORE = re.compile(
+    r"(?:\b(?:our|the|your|its|their|all|many|some|more|of|for|to|with|about|lot|lots|a|an|and|or|"
+    r"help|make|makes|keep|serve|that|these|those|happier|happy|any|every|how|people|using)\s+)$"
+)
+
+
+def _named_concreteness(low: str) -> int:
+    """Like ``_concreteness``, but a user or data word counts only when something names it
+    ("per diem nurses", "claims history"), not in "our users" or "a lot of data"."""
+
+    def named(rx: re.Pattern[str]) -> bool:
+        return any(
+            m.start() > 0 and not _GENERIC_BEFORE.search(low[max(0, m.start() - 20) : m.start()])
+            for m in rx.finditer(low)
+        )
+
+    return (
+        min(scenario_numbers(low), 4) + named(_DATA) + named(_USERS) + bool(_CONSTRAINT.search(low))
+    )
+
+
 def _concreteness(low: str) -> int:
     return (
         min(scenario_numbers(low), 4)
@@ -428,35 +459,62 @@ def _concreteness(low: str) -> int:
 # A heading that names the candidate's prompt ("## Prompt (read aloud to the candidate)",
 # "Candidate prompt", "Question as asked to candidates:"), on a line of its own.
 _PROMPT_HEADING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*|\*\*)?(?:the[ \t]+)?(?:candidate[- ]facing[ \t]+|candidate[ \t]+)?"
-    r"(?:prompt|question|problem(?: statement)?)\b[^\n]{0,50}$",
-    re.M,
+    r"^[ \t]*(?:#{1,6}[ \t]*|\*\*|\*)?(?:the[ \t]+)?(?:candidate[- ]facing[ \t]+|candidate[ \t]+)?"
+    r"(?:prompt|question|problem(?: statement)?|opening (?:statement|prompt)"
+    r"|read (?:this |it )?(?:aloud |out )?to (?:the )?candidates?|say (?:this )?(?:verbatim|aloud)"
+    r"|what (?:the )?candidates? (?:sees?|hears?|gets?))\b[^\n]{0,50}$",
+)
+# A label and the prompt on one line: "*Prompt:* Design a system to ...", "**Question.** How ...".
+_PROMPT_LABEL = re.compile(
+    r"^[ \t]*(?:\*\*|\*|__)?(?:prompt|question|problem(?: statement)?|the ask)(?:\*\*|\*|__)?"
+    r"[ \t]*[:.][ \t]*(?:\*\*|\*|__)?[ \t]*(?=\S)",
+)
+_NEXT_LABEL = re.compile(r"\n[ \t]*(?:[-*•#|]|\*\*|\*|__|\d+[.)]|[A-Za-z][\w ]{0,30}:)")
+# A colleague's instruction in a thread: "just ask them to design a chatbot for customers".
+_ASK_THEM = re.compile(
+    r"\b(?:just |simply )?ask (?:them|the candidate|candidates) to "
+    r"((?:design|build|create|make) (?:me )?(?:a|an|the|our|some)\b[^.\n]{3,160})"
 )
 
 
-def _headed_prompt(doc: LintDoc) -> tuple[int, int, str] | None:
-    """The paragraph under the first heading that names the prompt, as (start, end, text) in
-    ``doc.low()``, when it is short (at most 40 words): the shape ``_bare_spoken_prompt`` judges."""
+def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
+    """What the page names as the candidate's prompt, as (start, end, text) in ``doc.low()``, when
+    it is short (at most 40 words): the paragraph under a heading that names it, the text after a
+    "Prompt:" label on its line, or a colleague's "ask them to design ...". The shape
+    ``_bare_spoken_prompt`` judges, and whether it stands inside a longer line (the thread's)."""
     offset = 0
     segments = [s for s in doc.segments if s.part != "trap"]
     for i, seg in enumerate(segments):
-        offset += len(seg.low) + 1  # where the next segment starts in doc.low()
-        m = _PROMPT_HEADING.match(seg.low)
-        if m is None or "\n" in seg.low.strip() or len(seg.low.split()) > 10:
+        start, offset = offset, offset + len(seg.low) + 1  # this segment's span in doc.low()
+        label = _PROMPT_LABEL.match(seg.low)
+        if label is not None:
+            # The label's paragraph (a wrapped prompt runs on), up to a line that opens another.
+            rest = seg.text[label.end() :]
+            cut = _NEXT_LABEL.search(rest)
+            text = (rest[: cut.start()] if cut else rest).strip()
+            if text and len(text.split()) <= 40:
+                at = start + label.end()
+                return at, at + len(text), " ".join(text.split()), False
             continue
-        if i + 1 >= len(segments):
-            return None
+        if _PROMPT_HEADING.match(seg.low) is None or "\n" in seg.low.strip():
+            continue
+        if len(seg.low.split()) > 10 or i + 1 >= len(segments):
+            continue
         body = segments[i + 1]
         text = body.text.strip()
         if not text or len(text.split()) > 40 or text.startswith(("#", "|", "-", "*")):
-            return None
+            continue  # a title ("# Prompt card: fraud"), not the heading over the prompt
         lead = len(body.text) - len(body.text.lstrip())
-        return offset + lead, offset + lead + len(text), " ".join(text.lstrip("> ").split())
+        at = offset + lead
+        return at, at + len(text), " ".join(text.lstrip("> ").split()), False
+    ask = _ASK_THEM.search(doc.low())
+    if ask is not None:
+        return ask.start(1), ask.end(1), " ".join(ask.group(1).split()), True
     return None
 
 
 def _bare_spoken_prompt(
-    doc: LintDoc, quote: tuple[int, int, str], facing: list[Segment]
+    doc: LintDoc, quote: tuple[int, int, str], facing: list[Segment], in_line: bool = False
 ) -> str | None:
     """The quoted line a page says is the prompt (``quote``, from ``_spoken_quote``), when it is
     bare (at most 40 words, no number, at most one kind of specific) and no paragraph the
@@ -466,7 +524,7 @@ def _bare_spoken_prompt(
     start, end, quoted = quote
     low = doc.low()
     plain = " ".join(low[start:end].split())
-    if len(plain.split()) > 40 or scenario_numbers(plain) or _concreteness(plain) > 1:
+    if len(plain.split()) > 40 or scenario_numbers(plain) or _named_concreteness(plain) > 1:
         return None
     after = _AFTER_QUOTE.match(low[end + 1 : end + 301])
     if after is not None and scenario_numbers(after.group(0)) >= 2:
@@ -486,7 +544,7 @@ def _bare_spoken_prompt(
             around = low[line_start:start] + " " + low[end:line_end]
             # A quote inside a heading is a title; one inside a longer line is a line of the
             # round ("Ask: ..."), not the whole prompt.
-            if around.lstrip().startswith("#") or len(around.split()) > 12:
+            if around.lstrip().startswith("#") or (len(around.split()) > 12 and not in_line):
                 return None
         if _concreteness(text) < 2:
             continue
