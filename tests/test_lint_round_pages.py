@@ -688,3 +688,47 @@ def test_a_labelled_prompt_that_names_its_specifics_without_numbers_is_not_vague
         "*Scoring:* 1-4 on each signal.\n"
     )
     assert not [f for f in _found(page, "vagueness") if "prompt section" in f.message]
+
+
+NARROW_PAGES = [
+    "# Plan: freight round\n\n## Prompt\n\n"
+    + ROUND_PROMPT
+    + "\n## Running it\n\nFocus exclusively on"
+    " the model. Skip labels (ops defined them), skip deployment (the platform team owns it), skip"
+    " evaluation.\n",
+    "# Notes: freight round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Scope\n\nThe group agreed the"
+    " round only probes online experimentation: the randomisation unit, the metric, the duration.\n",
+    "# Email: freight round\n\n## Prompt\n\n"
+    + ROUND_PROMPT
+    + "\n## Ask\n\nI don't want to spend time"
+    " on labels, latency or A/B testing; we've all heard those answers.\n",
+]
+
+
+@pytest.mark.parametrize("page", NARROW_PAGES)
+def test_more_ways_a_round_is_kept_in_one_corner(page: str) -> None:
+    found = _found(page, "coverage")
+    assert found and found[0].severity == "warning"
+
+
+OPEN_PAGES = [
+    # A follow-up deep dive to an end-to-end round.
+    "# Round 2 of 2: data deep dive (follow-up to yesterday's end-to-end design round)\n\n## Prompt\n\n"
+    + ROUND_PROMPT
+    + "\n## Plan\n\nSpend the whole hour on the labels: late scans, missing carriers, skip nothing.\n",
+    # A round kept to the stage the role owns, saying so.
+    "# Inference engineer loop\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Scope\n\nServing only, by"
+    " design, because serving is the job: batching, quantisation and the latency budget.\n",
+    # Words that narrow something other than the round.
+    "# Freight round\n\n## Prompt\n\n"
+    + ROUND_PROMPT
+    + " Dispatchers only cover the top 200 lanes by"
+    " hand today.\n\n## Notes\n\nCandidates sometimes skip labels and evaluation; ask about both.\n",
+]
+
+
+@pytest.mark.parametrize("page", OPEN_PAGES)
+def test_rounds_scoped_openly_or_narrowing_something_else_are_not_coverage_findings(
+    page: str,
+) -> None:
+    assert _found(page, "coverage") == []
