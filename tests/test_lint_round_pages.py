@@ -732,3 +732,31 @@ def test_rounds_scoped_openly_or_narrowing_something_else_are_not_coverage_findi
     page: str,
 ) -> None:
     assert _found(page, "coverage") == []
+
+
+UNNAMED_AMBUSHES = [
+    "# Ranking round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Part 3\n\nSay: we want to optimise a"
+    " list metric directly. The candidate should arrive, unaided, at the pairwise gradients and"
+    " write the update for one pair.\n",
+    "# Email to the panel\n\n"
+    + ROUND_PROMPT
+    + "\nFor the design slot, have the candidate implement"
+    " the subword vocabulary learner from scratch in the shared editor.\n",
+    "# Headline round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Key section\n\nAsk where the"
+    " exploration bonus comes from, and have them prove that the regret grows at most"
+    " logarithmically.\n",
+]
+
+
+@pytest.mark.parametrize("page", UNNAMED_AMBUSHES)
+def test_an_ambush_without_the_techniques_name_is_a_rederive_finding(page: str) -> None:
+    found = _found(page, "rederive")
+    assert found and found[0].severity == "warning"
+
+
+def test_working_out_a_business_number_is_not_an_ambush() -> None:
+    page = (
+        "# Freight round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Follow-ups\n\nHave the candidate"
+        " work out, on the board, what a missed window costs against an early call to dispatch.\n"
+    )
+    assert _found(page, "rederive") == []

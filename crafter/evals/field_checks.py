@@ -139,6 +139,33 @@ def _rederive_finding(name: str, evidence: str, location: str, k: Knowledge) -> 
     ]  # fmt: skip
 
 
+def _unnamed_ambush(doc: LintDoc, k: Knowledge) -> list[Finding]:
+    """A sentence on the page that asks for a derivation, proof or implementation of something
+    mathematical or algorithmic, done alone ("work out the gradient, unaided", "implement the
+    vocabulary learner from scratch", "prove the regret is logarithmic"): an ambush whatever the
+    technique is called."""
+    parts = k.ambush_frame
+    if not parts or not all(p.may_match(doc.low()) for p in parts):
+        return []
+    for seg in part_segments(doc):
+        if not all(p.may_match(seg.low) for p in parts):
+            continue
+        # Sentences run across wrapped lines: judge the paragraph with its spaces collapsed.
+        flat = " ".join(seg.low.split())
+        for _, sentence in sentences(flat):
+            if all(p.search(sentence) for p in parts):
+                return [
+                    Finding(
+                        "rederive", "warning",
+                        "success seems to hinge on deriving, proving or implementing a known "
+                        "technique from scratch under time pressure",
+                        evidence=excerpt(sentence, 0, min(len(sentence), 200), 0),
+                        location=seg.location, suggestion=k.rederive_suggestion,
+                    )
+                ]  # fmt: skip
+    return []
+
+
 def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
     found = _rederive_lexical(doc, k)
     if found:
@@ -151,7 +178,7 @@ def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:
 def _rederive_lexical(doc: LintDoc, k: Knowledge) -> list[Finding]:
     text = doc.low()
     if not any(a.patterns.search(text) for a in k.algorithms):
-        return []
+        return _unnamed_ambush(doc, k)
     for seg in part_segments(doc):
         sents = sentences(seg.low)
         hit = _ambush(sents, k)

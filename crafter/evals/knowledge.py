@@ -304,6 +304,9 @@ class Knowledge:
     # Buzzword: a sentence that rewards naming references (papers, companies, named systems),
     # each part a pattern that must all occur, unless the sentence also asks for reasons.
     name_reward: tuple[FastPattern, ...] = ()
+    # Re-derive without the technique's name: a sentence that asks to derive, prove or implement
+    # (first) something mathematical or algorithmic (second) from scratch or unaided (third).
+    ambush_frame: tuple[FastPattern, ...] = ()
     name_reward_reasons: FastPattern | None = None
     task_cues: FastPattern | None = None
     not_design_round: FastPattern | None = None
@@ -352,6 +355,7 @@ def knowledge() -> Knowledge:
         background=_rx(red["background"]),
         rederive_suggestion=" ".join(str(red["suggestion"]).split()),
         task_cues=_rx(red["task_cues"]) if red.get("task_cues") else None,
+        ambush_frame=tuple(_rx(v) for v in red.get("ambush_frame", [])),
         not_design_round=_rx(red["not_design_round"]) if red.get("not_design_round") else None,
         systems=tuple(FastPattern(p) for p in voc["systems"]),
         ml=tuple(FastPattern(p) for p in voc["ml"]),
