@@ -760,3 +760,30 @@ def test_working_out_a_business_number_is_not_an_ambush() -> None:
         " work out, on the board, what a missed window costs against an early call to dispatch.\n"
     )
     assert _found(page, "rederive") == []
+
+
+STALE_PAGES = [
+    "# Support assistant round\n\n## Prompt\n\n"
+    + ROUND_PROMPT
+    + "\n## Expected design\n\nAn intent"
+    " classifier routes each message, slot filling extracts the load number, a dialogue state"
+    " tracker keeps the turn, and templated replies answer the shipper's assistant questions.\n",
+    "# Contract round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Constraint\n\nThe language model can"
+    " only see 4,096 tokens at a time, so the design must split each contract and merge the parts.\n",
+    "# Recap round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Expected answer\n\nThe dispatch call"
+    " recap is built with TextRank over the transcript sentences; an LLM summary is a weakness.\n",
+]
+
+
+@pytest.mark.parametrize("page", STALE_PAGES)
+def test_designs_of_an_earlier_era_are_staleness_findings(page: str) -> None:
+    found = _found(page, "staleness")
+    assert found and found[0].severity in ("warning", "error")  # an error where modern is barred
+
+
+def test_a_request_size_in_tokens_is_not_a_small_context_window() -> None:
+    page = (
+        "# Code completion round\n\n## Prompt\n\n" + ROUND_PROMPT + "\n## Facts on ask\n\nRequests"
+        " carry about 2k tokens of context (the open file and retrieved snippets) to the model.\n"
+    )
+    assert _found(page, "staleness") == []
