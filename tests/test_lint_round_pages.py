@@ -787,3 +787,29 @@ def test_a_request_size_in_tokens_is_not_a_small_context_window() -> None:
         " carry about 2k tokens of context (the open file and retrieved snippets) to the model.\n"
     )
     assert _found(page, "staleness") == []
+
+
+COUNTED_NAMES = [
+    "# Debrief\n\n" + ROUND_PROMPT + '\nFeedback: "Very strong on modeling. Candidate name-checked'
+    ' all the right things: transformers, gradient boosting, focal loss, graph networks and RLHF."\n',
+    "# Guide\n\n" + ROUND_PROMPT + "\nListen for: MinHash, SimHash, perceptual hashes, HNSW, FAISS,"
+    " union-find. The more of these the candidate works into the answer, the stronger the signal.\n",
+    "# Rubric\n\n" + ROUND_PROMPT + "\nphrases: late scans, carrier pings, dwell time, lane drift,"
+    " hours of service, ETA quantiles, alert fatigue, backtesting\ngrading: strong = 6+ of the"
+    " phrases, hire = 4-5, no hire = <4\n",
+]
+
+
+@pytest.mark.parametrize("page", COUNTED_NAMES)
+def test_more_ways_a_page_credits_names_said(page: str) -> None:
+    found = _found(page, "buzzword")
+    assert found and found[0].severity == "warning"
+    assert "document model" not in found[0].message
+
+
+def test_a_one_line_prompt_has_no_rubric_to_call_buzzword() -> None:
+    page = (
+        "Design spam filtering for a 3M-member knitting forum where 40% of the spam now comes from"
+        " aged accounts bought from real members, so account age no longer separates spammers.\n"
+    )
+    assert _found(page, "buzzword") == []

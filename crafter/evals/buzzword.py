@@ -96,7 +96,7 @@ _ITEM = (
     r"[\w][\w+./#-]*(?: [\w+./#-]+){0,3}[\"”']?"
 )
 _NAME_LIST = re.compile(
-    r"\b(?:names?|named|naming|mentions?|mentioned|mentioning|says?|said|lists?|listed|listing|"
+    r"\b(?:names?|named|naming|name-?check(?:s|ed)?(?: all the right things)?|mentions?|mentioned|mentioning|says?|said|lists?|listed|listing|"
     r"cites?|cited|brings? up|brought up|drops?|dropped|references?|referenced)\b:? "
     + _ITEM
     + r"(?:, "
@@ -161,11 +161,15 @@ def _credit_for_a_name_list(doc: LintDoc) -> tuple[Segment, str] | None:
         if _NAME_LIST.search(seg.low) is None:  # no list anywhere: no sentence to split
             continue
         for line in seg.low.split("\n"):
-            for _, sentence in sentences(line) if "|" not in line else [(0, line)]:
+            said = sentences(line) if "|" not in line else [(0, line)]
+            for n, (_, sentence) in enumerate(said):
                 m = _NAME_LIST.search(sentence)
                 if m is None or _STANDALONE_NUMBER.search(sentence):
                     continue
-                if seg.part != "answer" and not _VERDICT.search(sentence):
+                # The verdict may be the sentence before ("Very strong on modeling. Candidate
+                # name-checked ...").
+                before = said[n - 1][1] if n else ""
+                if seg.part != "answer" and not _VERDICT.search(sentence + " " + before):
                     continue
                 if _REASONS.search(sentence):
                     continue

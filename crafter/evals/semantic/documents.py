@@ -350,8 +350,12 @@ def judge(doc: LintDoc, raised: set[str]) -> list[Finding]:
     todo = [c for c in cfg.checks if c not in raised]
     fitted = models()
     todo = [c for c in todo if c in fitted]
-    if "buzzword" in todo and tied_share(doc) >= TIED_VETO:
-        todo.remove("buzzword")  # its lines name this scenario's own numbers and terms
+    if "buzzword" in todo and (
+        len(doc.low().split()) < MIN_PAGE_WORDS or tied_share(doc) >= TIED_VETO
+    ):
+        # A page too short to hold a rubric or expected answer (a one-line prompt), or one whose
+        # answer lines name this scenario's own numbers and terms.
+        todo.remove("buzzword")
     if not todo:
         return []
     x = features(doc)
@@ -367,6 +371,9 @@ def judge(doc: LintDoc, raised: set[str]) -> list[Finding]:
 # A rubric whose lines mostly name the scenario's own numbers or terms is about this scenario,
 # whatever the document model reads into it: no buzzword finding from the model.
 TIED_VETO = 0.5
+# Buzzword judges rubric anchors and expected answers: a page of fewer words than this (a prompt
+# of a sentence or two) has none.
+MIN_PAGE_WORDS = 45
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
