@@ -813,3 +813,16 @@ def test_a_one_line_prompt_has_no_rubric_to_call_buzzword() -> None:
         " aged accounts bought from real members, so account age no longer separates spammers.\n"
     )
     assert _found(page, "buzzword") == []
+
+
+def test_a_config_service_for_prompts_is_system_design_in_ml_clothing() -> None:
+    page = (
+        '#platform-questions\n\n"Prompt template service. 30 product teams call LLMs with'
+        " templates kept in code. Build a service where teams store templates, version them and"
+        ' fetch them at runtime: ~2,500 templates, ~18k fetches/s at peak. Design it."\n\n'
+        "What I'll probe:\n 1. immutable versions and aliases like prod and canary\n 2. client SDK"
+        " with a local cache, TTL vs push invalidation, last-known-good on outage\n 3. rollout by"
+        " percentage\n 4. capacity: 18k rps should mostly be cache hits\n"
+    )
+    found = _found(page, "ml-clothing")
+    assert found and found[0].severity == "warning"
