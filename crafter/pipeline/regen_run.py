@@ -265,6 +265,7 @@ def _write_one(item: PlanItem, result: DraftResult, work: _Work, seconds: float)
 STOP_GRACE_ENV = "CRAFTER_STOP_GRACE_SECONDS"
 DEFAULT_STOP_GRACE = 90.0
 WRITE_GRACE = 15.0
+_POLL_SECONDS = 0.01  # how often the main thread looks for finished drafts
 
 
 def _stop_grace() -> float:
@@ -314,18 +315,19 @@ class _Pool:
             raise
 
     def wait(self, until: Callable[[], bool], deadline: float | None = None) -> list[Outcome]:
-        """Wait (interruptibly) until ``until()`` holds or the deadline passes; returns the
-        outcomes finished since the last call."""
-        with self.cond:
-            while not until():
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    break
-                self.cond.wait(0.2 if left is None else min(0.2, left))
-                if self.finished:
-                    break
-            done, self.finished = self.finished, []
-        return done
+        """Wait (interruptibly) until ``until()`` holds, an outcome arrives or the deadline
+        passes; returns the outcomes finished since the last call.
+
+        Polls with the lock held only to look: ``Condition.wait`` re-takes its lock in a
+        ``finally``, and a second Ctrl-C landing there left the lock unowned ("cannot release
+        un-acquired lock" instead of exit 130). A plain sleep is interrupted cleanly."""
+        while True:
+            with self.cond:
+                over = deadline is not None and deadline - time.monotonic() <= 0
+                if over or self.finished or until():
+                    done, self.finished = self.finished, []
+                    return done
+            time.sleep(_POLL_SECONDS)
 
 
 def _run_live(
