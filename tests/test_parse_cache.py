@@ -45,7 +45,8 @@ def test_the_bundled_exposure_index_reads_the_same_from_the_cache(
         exposure_model.load_exemplars.cache_clear()
         lists.append(exposure_data.bundled_list())
         exemplars.append(exposure_model.load_exemplars())
-    assert len(list((tmp_path / "parsed").iterdir())) == 2
+    # The prompt list and the two exemplar files (hand-written and learned from blind sets).
+    assert len(list((tmp_path / "parsed").iterdir())) == 3
     assert lists[0] == lists[1] and exemplars[0] == exemplars[1]
     exposure_data.bundled_list.cache_clear()
     exposure_model.load_exemplars.cache_clear()
