@@ -14,8 +14,7 @@ from tests.helpers import run_cli
 
 def _seeds() -> list[dict[str, str]]:
     out = []
-    names = ("realistic_blind.yaml", "realistic_blind2.yaml", "realistic_blind3.yaml",
-             "realistic_blind4.yaml")  # fmt: skip
+    names = ("realistic_blind.yaml", *(f"realistic_blind{n}.yaml" for n in range(2, 8)))
     for name in names:
         out += yaml.safe_load((data_dir("evals") / "seeds" / name).read_text())["seeds"]
     return out

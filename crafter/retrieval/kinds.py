@@ -156,7 +156,9 @@ def _exemplar_matrix() -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
 # flurb", "hello world", "the cat sat on the mat", "lorem ipsum", "AI", "asdf qwer zxcv" and "???"
 # score 0.11-0.25; every realistic seed of the four blind seed sets 0.29 and up. Two terse seeds
 # of the fourth set (grooming reports in game chat; code search across 30k repos) scored 0.25 on
-# cosine alone and were refused until the cues counted.
+# cosine alone and were refused until the cues counted. A seed of the seventh set (benefit
+# applications likely to be incomplete, 2026-12-04) scored 0.27 until phrases that say someone
+# needs something (prompts/need_cues.yaml: "wants to", "so that") counted as cues too.
 NEED_FLOOR = 0.28
 NEED_CUE_BONUS = 0.02
 
@@ -177,7 +179,23 @@ def need_closeness(seed: str) -> float | None:
     matrix, _, _ = _exemplar_matrix()
     sims = np.sort(matrix @ shared_embedder().embed_one(seed[:2000]))[::-1]
     cues = sum(_cue_hits(seed[:2000], kind.cues) for kind in load_kinds().values())
+    cues += _cue_hits(seed[:2000], need_cues())
     return float(sims[:2].mean()) + NEED_CUE_BONUS * min(2, cues)
+
+
+@cache
+def need_cues() -> tuple[str, ...]:
+    """Phrases that say someone needs something (prompts/need_cues.yaml); a broken file is a
+    clear error naming it."""
+    path = data_dir("prompts") / "need_cues.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise _bad(path, f"unreadable ({type(exc).__name__})") from None
+    cues = raw.get("cues") if isinstance(raw, dict) else None
+    if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
+        raise _bad(path, "needs a 'cues' list of phrases")
+    return tuple(c.strip().lower() for c in cues)
 
 
 def detect_kind(seed: str) -> KindGuess:
