@@ -10,7 +10,8 @@ in the sixth session, scored once after its first round of lint work, tuned on s
 (written blind in the sixth session, scored once at the start of the seventh, tuned on since) and
 blind10 (written blind in the seventh session, scored once mid-way, tuned on since) and blind11
 (written blind in the seventh session, scored once at its end) and blind12 (written blind in the
-eighth session, scored once after its first round of lint work: evals/blind12/SCORE-ONCE.txt).
+eighth session, scored once after its first round of lint work: evals/blind12/SCORE-ONCE.txt, tuned on
+since) and blind13 (written blind in the eighth session, scored once after its lint work).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -33,7 +34,8 @@ def main() -> None:
     blind9 = evals / "blind9"  # scored once at the start of the seventh session, tuned on since
     blind10 = evals / "blind10"  # scored once mid-way through the seventh session, tuned on since
     blind11 = evals / "blind11"  # scored once at the end of the seventh session (SCORE-ONCE.txt)
-    blind12 = evals / "blind12"  # scored once mid-way through the eighth session (SCORE-ONCE.txt)
+    blind12 = evals / "blind12"  # scored once mid-way through the eighth session, tuned on since
+    blind13 = evals / "blind13"  # scored once after the eighth session's lint work (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
@@ -49,6 +51,7 @@ def main() -> None:
         ("blind10", [blind10]),
         ("blind11", [blind11]),
         ("blind12", [blind12]),
+        ("blind13", [blind13]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")

@@ -826,3 +826,14 @@ def test_a_config_service_for_prompts_is_system_design_in_ml_clothing() -> None:
     )
     found = _found(page, "ml-clothing")
     assert found and found[0].severity == "warning"
+
+
+def test_an_answer_key_that_says_not_to_dismiss_a_current_approach_keeps_it_open() -> None:
+    page = (
+        "# Junk filter for an air-gapped mail appliance\n\n## Prompt\n\n"
+        + ROUND_PROMPT
+        + "\n## Answer key\n\nGradient-boosted trees fit the 2 ms budget on the appliance's CPU."
+        " If a candidate proposes a small transformer, don't dismiss it: ask them to estimate"
+        " throughput on the box.\n"
+    )
+    assert not [f for f in _found(page, "staleness") if f.severity == "error"]

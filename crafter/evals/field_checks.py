@@ -6,6 +6,7 @@ find nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from crafter.evals.document import LintDoc
 from crafter.evals.findings import Finding, excerpt
@@ -28,6 +29,9 @@ def staleness(doc: LintDoc, k: Knowledge, as_of: dt.date) -> list[Finding]:
     return findings
 
 
+_NEGATED = re.compile(r"\b(?:don.t|do not|never|not|no need to|without)\s+(?:\w+\s+)?$")
+
+
 def _rejects_modern(doc: LintDoc, k: Knowledge) -> list[Finding]:
     """The interviewer's side turns away a current approach (see staleness.yaml, rejects_modern)."""
     if k.rejects_modern is None:
@@ -38,8 +42,13 @@ def _rejects_modern(doc: LintDoc, k: Knowledge) -> list[Finding]:
             continue
         for start, sent in sentences(seg.low):
             m = modern.search(sent)
-            if m is None or cues.search(sent) is None:
-                continue
+            cue = cues.search(sent) if m is not None else None
+            if (
+                m is None
+                or cue is None
+                or _NEGATED.search(sent[max(0, cue.start() - 16) : cue.start()])
+            ):
+                continue  # "don't dismiss it: ask them to estimate throughput" keeps it open
             return [
                 Finding(
                     "staleness", "error",
