@@ -12,9 +12,10 @@ Two steps, so that grading is done by someone who did not build the retriever:
 Run: .venv/bin/python benchmarks/research_grading.py dump OUT.json [--index DIR] [--set NAME]
      .venv/bin/python benchmarks/research_grading.py score [--cv] [--index DIR] [--set NAME]
 
-``--set NAME`` reads evals/seeds/NAME.yaml and NAME_grades.yaml instead: realistic_blind2 and
-realistic_blind3 were written after the relevance model was fitted (their seeds never tuned it), so
-they need no cross-validation and take no ``--cv``.
+``--set NAME`` reads evals/seeds/NAME.yaml and NAME_grades.yaml instead. The relevance model is
+fitted on realistic_blind..realistic_blind6 (their honest figures are the SCORE-ONCE files and the
+notes of the sessions that graded them; use ``--cv`` for a cross-validated figure now);
+realistic_blind7 was graded after and never fitted on.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ def use_set(name: str) -> None:
     global SEEDS, GRADES
     SEEDS = data_dir("evals") / "seeds" / f"{name}.yaml"
     GRADES = data_dir("evals") / "seeds" / f"{name}_grades.yaml"
-    FITTED_ON_THIS_SET[0] = name == "realistic_blind"
+    # Since the eighth session the relevance model is fitted on the first six sets' grades
+    # (tools/fit_relevance.py); realistic_blind7 was graded after and never fitted on.
+    FITTED_ON_THIS_SET[0] = name == "realistic_blind" or name in (
+        f"realistic_blind{n}" for n in range(2, 7)
+    )
 
 
 AS_OF = dt.date(2026, 12, 1)

@@ -33,3 +33,19 @@ def run_cli(
         input=stdin,
         timeout=300,
     )
+
+
+def floor_for_a_small_corpus(monkeypatch: Any, floor: float = 0.5) -> None:
+    """Lower the relevance floor for a test corpus of a few documents.
+
+    The shipped floor is fitted on graded pairs from the full corpus. A corpus of two or four
+    documents gives different features (BM25 relative to the best of a tiny pool), so a document
+    that clears the floor in the full corpus can miss it there. Tests of how a screen or a batch
+    treats documents above and below the floor set the floor with this instead of depending on the
+    fitted value."""
+    import dataclasses
+
+    from crafter.retrieval import relevance
+
+    shipped = relevance.load_model()
+    monkeypatch.setattr(relevance, "load_model", lambda: dataclasses.replace(shipped, floor=floor))

@@ -35,7 +35,7 @@ from tests.fakes.batch_servers import (
     ok,
     text,
 )
-from tests.helpers import content_dict, run_cli
+from tests.helpers import content_dict, floor_for_a_small_corpus, run_cli
 from tests.test_batch import make_library, seed
 from tests.test_pipeline import filled_content
 
@@ -148,6 +148,7 @@ def test_openai_batch_drafts_the_library_at_half_price_and_a_rerun_sends_nothing
 def test_anthropic_batches_with_research_take_one_batch_per_stage(
     tmp_path: Path, ant: AnthropicBatchServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    floor_for_a_small_corpus(monkeypatch)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for doc in (CITE, "slack-2021-blocking-slack-invite-spam-machine"):

@@ -33,7 +33,7 @@ from crafter.pipeline.models import DraftOutput, Frame, NoteSet
 from crafter.providers import FakeProvider, ProviderStatus, build_provider
 from crafter.resources import data_dir
 from crafter.retrieval.index import CorpusIndex
-from tests.helpers import SLACK_SEED, content_dict
+from tests.helpers import SLACK_SEED, content_dict, floor_for_a_small_corpus
 
 # Async tests run on asyncio through anyio's pytest plugin (installed with httpx).
 pytestmark = pytest.mark.anyio
@@ -181,10 +181,11 @@ async def test_the_first_screen_has_the_seed_focused_and_an_empty_seed_runs_noth
 
 @pytest.mark.integration
 async def test_seed_research_draft_edit_a_hook_and_save(
-    tmp_path: Path, small_index: CorpusIndex
+    tmp_path: Path, small_index: CorpusIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # For this seed only the channel-recommendation post clears the relevance floor; the spam post
     # is listed below it, unchecked, and is never cited either way.
+    floor_for_a_small_corpus(monkeypatch)
     excluded, below_floor = DOCS[0], DOCS[1]
     provider = schema_fake(filled_content([excluded, below_floor]))
     app = make_app(tmp_path, index=small_index, provider_factory=lambda _model: provider)

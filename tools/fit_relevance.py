@@ -1,7 +1,7 @@
 """Fit the relevance model (crafter/data/relevance.json) on blind-graded (seed, document) pairs.
 
-Pairs: evals/seeds/realistic_blind_grades.yaml (seed id -> document id -> 0/1/2), graded by helper
-sessions that did not build the retriever. Two logistic models (L2-regularised, Newton's method):
+Pairs: evals/seeds/realistic_blind*_grades.yaml (seed id -> document id -> 0/1/2), graded by
+helper sessions that did not build the retriever; every set of SETS. Two logistic models (L2-regularised, Newton's method):
 P(grade >= 1) "related" and P(grade == 2) "close". The floor is the lowest P(related) at which,
 on the training pairs, at least FLOOR_PRECISION of the documents kept are related or better.
 
@@ -29,8 +29,12 @@ sys.path.insert(0, str(ROOT))
 from crafter.retrieval.index import CorpusIndex  # noqa: E402
 from crafter.retrieval.relevance import FEATURES, RelevanceModel  # noqa: E402
 
-GRADES = ROOT / "evals" / "seeds" / "realistic_blind_grades.yaml"
-SEEDS = ROOT / "evals" / "seeds" / "realistic_blind.yaml"
+SEED_DIR = ROOT / "evals" / "seeds"
+# Every blind-graded seed set, each after its one score (the SCORE-ONCE files and the notes say
+# when): realistic_blind alone until the eighth session, all six since.
+SETS = ("realistic_blind", *(f"realistic_blind{n}" for n in range(2, 7)))
+GRADES = SEED_DIR / "realistic_blind_grades.yaml"  # the first set (kept for older callers)
+SEEDS = SEED_DIR / "realistic_blind.yaml"
 MODEL = ROOT / "crafter" / "data" / "relevance.json"
 CODE = ROOT / "crafter" / "retrieval" / "relevance.py"
 FLOOR_PRECISION = 0.80
@@ -80,23 +84,29 @@ def fold_of(seed_id: str) -> int:
 
 
 def graded_features(
-    index: CorpusIndex, only_fold: int | None = None
+    index: CorpusIndex, only_fold: int | None = None, with_sets: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, grades and folds of every graded pair (optionally of one fold's seeds)."""
-    grades = yaml.safe_load(GRADES.read_text())["grades"]
-    seeds = {s["id"]: s["seed"] for s in yaml.safe_load(SEEDS.read_text())["seeds"]}
+    """Features, grades and folds of every graded pair of every set (optionally of one fold's
+    seeds); with ``with_sets`` the third array is each pair's set number instead of its fold."""
     docs = {meta["id"]: key for key, meta in index.documents().items()}
     rows, ys, groups = [], [], []
-    for sid, graded in sorted(grades.items()):
-        if only_fold is not None and fold_of(sid) != only_fold:
+    for n, name in enumerate(SETS):
+        grades_file = SEED_DIR / f"{name}_grades.yaml"
+        if not grades_file.is_file():
             continue
-        keys = [docs[d] for d in graded if d in docs]
-        feats = index.relevance(seeds[sid], keys)
-        for d, g in graded.items():
-            if d in docs:
-                rows.append([feats[docs[d]][f] for f in FEATURES])
-                ys.append(int(g))
-                groups.append(fold_of(sid))
+        grades = yaml.safe_load(grades_file.read_text())["grades"]
+        seed_file = yaml.safe_load((SEED_DIR / f"{name}.yaml").read_text())
+        seeds = {s["id"]: s["seed"] for s in seed_file["seeds"]}
+        for sid, graded in sorted(grades.items()):
+            if only_fold is not None and fold_of(sid) != only_fold:
+                continue
+            keys = [docs[d] for d in graded if d in docs]
+            feats = index.relevance(seeds[sid], keys)
+            for d, g in graded.items():
+                if d in docs:
+                    rows.append([feats[docs[d]][f] for f in FEATURES])
+                    ys.append(int(g))
+                    groups.append(n if with_sets else fold_of(sid))
     return np.array(rows), np.array(ys), np.array(groups)
 
 
@@ -119,6 +129,7 @@ def main() -> None:
         index = CorpusIndex(folder or Path(tmp) / "index")
         index.ensure_built()
         x, y, fold = graded_features(index)
+        _, _, in_set = graded_features(index, with_sets=True)
     related, close = (y >= 1).astype(float), (y == 2).astype(float)
     print(
         f"{len(y)} graded pairs: {int((y == 0).sum())} unrelated, {int((y == 1).sum())} related, "
@@ -138,6 +149,14 @@ def main() -> None:
             f"unrelated dropped {(~kept & (related[test] == 0)).sum()}/{int((related[test] == 0).sum())}"
         )
     print(f"cross-validated AUC: related {auc(out_p, related):.3f}, close {auc(out_c, close):.3f}")
+    for n in sorted(set(in_set.tolist())):
+        train, test = in_set != n, in_set == n
+        w1, w2 = fit(x[train], related[train]), fit(x[train], close[train])
+        print(
+            f"  {SETS[n]} left out ({int(test.sum())} pairs): AUC related "
+            f"{auc(predict(w1, x[test]), related[test]):.3f}, close "
+            f"{auc(predict(w2, x[test]), close[test]):.3f}"
+        )
     for i, name in enumerate(FEATURES):
         print(f"  feature {name:<15} AUC(related) {auc(x[:, i], related):.3f}")
     w1, w2 = fit(x, related), fit(x, close)
@@ -149,7 +168,7 @@ def main() -> None:
         "close": [round(float(v), 6) for v in w2],
         "floor": floor,
         "calibration": (
-            f"logistic models on {len(y)} blind-graded pairs ({GRADES.name}); floor = lowest "
+            f"logistic models on {len(y)} blind-graded pairs ({', '.join(SETS)}); floor = lowest "
             f"P(related) keeping >= {FLOOR_PRECISION:.0%} related documents on those pairs"
         ),
     }

@@ -36,7 +36,7 @@ FEATURES = (
 )
 MODEL_FILE = "relevance.json"
 # Pinned by tools/fit_relevance.py when it writes the file.
-MODEL_SHA256 = "c0cd7c8aab48472e69b4cfa95ec74a08bae7c185229372b255d10ff34204e9a0"
+MODEL_SHA256 = "208f97e8afd46c8e62e793cacffc257d9a6b2dd22a3229184299d8ab93c16a6d"
 
 
 @dataclass(frozen=True)
