@@ -70,7 +70,7 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
     else:
         narrowed_answer = None
     left_out = None
-    if narrowing is None and narrowed_answer is None:
+    if narrowing is None and narrowed_answer is None and doc.scenario is None:
         # A note that the round leaves stages out, or scores them all from one narrow talk.
         left_out = _left_out(low, k)
     asked: list[str] = []
