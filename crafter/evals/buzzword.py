@@ -27,55 +27,43 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
             (s for s in doc.segments if s.part != "trap" and counted.group(0) in s.low),
             doc.segments[0],
         )
-        return [
-            Finding(
-                "buzzword", "warning",
-                "the rubric grades by how many techniques or names are said, not by what is "
-                "decided with them: a smooth talker passes by listing",
-                evidence=counted.group(0), location=seg.location,
-                suggestion="grade the decisions instead: which approach fits THIS scenario's numbers and "
-                "why, what it costs, and the follow-up that exposes a candidate who only lists names",
-            )
-        ], {"counting_rubric": 1.0}  # fmt: skip
+        return _warn(
+            "the rubric grades by how many techniques or names are said, not by what is decided "
+            "with them: a smooth talker passes by listing",
+            counted.group(0), seg, "counting_rubric",
+            "grade the decisions instead: which approach fits THIS scenario's numbers and why, "
+            "what it costs, and the follow-up that exposes a candidate who only lists names",
+        )  # fmt: skip
     tally = _tally_of_names(doc)
     if tally is not None:
         seg, items = tally
-        return [
-            Finding(
-                "buzzword", "warning",
-                f"the rubric counts terms heard ({len(items)} short names on a checklist) against a "
-                "score scale: a smooth talker passes by reciting the list",
-                evidence=", ".join(items[:8]), location=seg.location,
-                suggestion="replace the checklist with the decisions this scenario forces, each with what "
-                "a hire says about it, and the follow-up that exposes a recited term",
-            )
-        ], {"term_tally": 1.0}  # fmt: skip
+        return _warn(
+            f"the rubric counts terms heard ({len(items)} short names on a checklist) against a "
+            "score scale: a smooth talker passes by reciting the list",
+            ", ".join(items[:8]), seg, "term_tally",
+            "replace the checklist with the decisions this scenario forces, each with what a hire "
+            "says about it, and the follow-up that exposes a recited term",
+        )  # fmt: skip
     listed = _credit_for_a_name_list(doc)
     if listed is not None:
         seg, sentence = listed
-        return [
-            Finding(
-                "buzzword", "warning",
-                "a verdict is earned by saying a list of names, with no decision or reason tied "
-                "to this scenario: a smooth talker passes by reciting it",
-                evidence=excerpt(sentence, 0, min(len(sentence), 160), 0), location=seg.location,
-                suggestion="credit what the candidate decides with a technique and why it fits this "
-                "scenario's numbers, and add the follow-up that exposes a recited list",
-            )
-        ], {"name_list_credit": 1.0}  # fmt: skip
+        return _warn(
+            "a verdict is earned by saying a list of names, with no decision or reason tied to "
+            "this scenario: a smooth talker passes by reciting it",
+            excerpt(sentence, 0, min(len(sentence), 160), 0), seg, "name_list_credit",
+            "credit what the candidate decides with a technique and why it fits this scenario's "
+            "numbers, and add the follow-up that exposes a recited list",
+        )  # fmt: skip
     rewarded = _rewards_naming(doc, k)
     if rewarded is not None:
         seg, sentence = rewarded
-        return [
-            Finding(
-                "buzzword", "warning",
-                "the grading rewards naming references (papers, companies, named systems) rather "
-                "than deciding with them: a smooth talker passes by citing",
-                evidence=excerpt(sentence, 0, min(len(sentence), 160), 0), location=seg.location,
-                suggestion="credit what the candidate decides for this scenario and why, whatever "
-                "they cite, and add the follow-up that asks how a named approach handles its numbers",
-            )
-        ], {"name_reward": 1.0}  # fmt: skip
+        return _warn(
+            "the grading rewards naming references (papers, companies, named systems) rather than "
+            "deciding with them: a smooth talker passes by citing",
+            excerpt(sentence, 0, min(len(sentence), 160), 0), seg, "name_reward",
+            "credit what the candidate decides for this scenario and why, whatever they cite, and "
+            "add the follow-up that asks how a named approach handles its numbers",
+        )  # fmt: skip
     answer = doc.low("answer")
     if not answer.strip():
         return [], {}
@@ -85,6 +73,16 @@ def buzzword(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
     from crafter.evals.semantic import checks as semantic
 
     return semantic.buzzword(doc, k), scores
+
+
+def _warn(
+    message: str, evidence: str, seg: Segment, score: str, fix: str
+) -> tuple[list[Finding], dict[str, float]]:
+    """One rule's warning, and the score that says which rule it was."""
+    finding = Finding(
+        "buzzword", "warning", message, evidence=evidence, location=seg.location, suggestion=fix
+    )
+    return [finding], {score: 1.0}
 
 
 # "names word2vec, GloVe, char-CNN and BiLSTM", "says 'feature store', 'drift detection' and
