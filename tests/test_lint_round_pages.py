@@ -837,3 +837,29 @@ def test_an_answer_key_that_says_not_to_dismiss_a_current_approach_keeps_it_open
         " throughput on the box.\n"
     )
     assert not [f for f in _found(page, "staleness") if f.severity == "error"]
+
+
+MORE_BARE_SHAPES = [
+    # The heading and the prompt in one paragraph, dates and times around it.
+    "VIRTUAL ONSITE: ML DESIGN ROUND\nDate: Tue 8 Dec 2026, 15:30-16:15 CET\nInterviewer: R. Okafor\n\n"
+    "Question:\n  Design a model that predicts demand.\n\nNotes:\n  - Share the prompt in the doc"
+    " at 15:32.\n  - Leave 5 minutes at the end for questions.\n",
+    # A direct message handing over a quoted prompt.
+    'DM, 2026-11-30 16:12\n\nJonah: for the ML design slot on weds, just give them "build us a'
+    ' chatbot"\nJonah: it is the 60-min slot, room 4, you and a shadow\nAmira: for what though?\n'
+    "Jonah: let them pick\n",
+]
+
+
+@pytest.mark.parametrize("page", MORE_BARE_SHAPES)
+def test_more_layouts_of_a_bare_prompt_are_vague(page: str) -> None:
+    found = _found(page, "vagueness")
+    assert found and found[0].severity == "error"
+
+
+def test_what_a_candidate_says_in_a_thread_is_not_the_prompt() -> None:
+    page = (
+        "rb 14:20\nthe round is the churn one from the doc, with the usage logs and 2M accounts\n\n"
+        'rb 14:24\nif they also say "uplift modelling" it is a strong hire\n'
+    )
+    assert not [f for f in _found(page, "vagueness") if "hears only" in f.message]

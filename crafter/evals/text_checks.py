@@ -90,7 +90,16 @@ _ROUND_LEVEL = re.compile(
 )
 # "this one", "one of": a pronoun far more often than a quantity.
 _ONE = re.compile(r"\bones?\b")
+# When and where the round happens: a clock time or span, a calendar date, a meeting ID.
+_CALENDAR = re.compile(
+    r"\b\d{1,2}:\d{2}(?:\s*[-–]\s*\d{1,2}:\d{2})?\b|\b\d{4}-\d{2}-\d{2}\b"
+    r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{4})?\b"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4})?"
+    r"|\bmeeting id:?\s*[\d ]{6,}"
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _LOGISTICS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    ((":", "-", "meeting id", *_MONTHS), _CALENDAR),
     ((".", ")"), _LIST_MARKER),  # a marker is "1." or "1)" at a line start
     (("point", "pts", "="), _POINTS),
     (("+",), _SCORE_DELTA),
@@ -368,14 +377,20 @@ def _spoken_quote(doc: LintDoc, k: Knowledge) -> tuple[int, int, str] | None:
     if spoken is None:
         return None
     start, end = spoken.span(1)
-    if _NOT_SAID.search(low[max(0, spoken.start() - 30) : start]):
-        return None  # "the candidate may not say 'use SentencePiece'": a quote of what is barred
+    before = low[max(0, spoken.start() - 30) : start]
+    if _NOT_SAID.search(before) or _THEY_SAY.search(before):
+        # "the candidate may not say 'use SentencePiece'", "if they also say 'uplift
+        # modelling'": what the candidate says or must not, not what they hear.
+        return None
     source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
     if len(source) != len(low):
         source = low
     return start, end, " ".join(source[start:end].split())
 
 
+_THEY_SAY = re.compile(
+    r"\b(?:they|candidates?|he|she|someone)\s+(?:\w+\s+)?(?:say|says|said)\b[^\n]{0,6}$"
+)
 _NOT_SAID = re.compile(r"\b(?:not|never|cannot|can.t|mustn.t|shouldn.t|don.t|won.t)\b[^\n]{0,14}$")
 # What follows a quoted prompt in its own sentence: "the 'podcast discovery' one: 30M listeners,
 # 4M episodes", "'Design ...' (prompt text: 5.5M customers; ...)". Specifics there belong to it.
@@ -410,7 +425,8 @@ _GIVES_FACTS = re.compile(
 _PROCESS = re.compile(
     r"\b(?:interview\w*|the candidate|candidates|feedback|resume|whiteboard|hiring|hire|debrief|calibrat\w*|"
     r"attendees|action items?|score[sd]?|scoring|rubric|panel|recruit\w*|ats|loop|rounds?|runbook|"
-    r"revision|rev)\b"
+    r"revision|rev|candidate questions|intros?|scorecard|zoom|calendar|invite|room|"
+    r"difficulty|tags|last used|last reviewed|suggested length|share the prompt)\b"
 )
 _DENIES_FACTS = re.compile(
     r"\b(?:do not|don.?t|never|nor)\b[^.\n]{0,30}\b(?:supply|give|share|tell|add|offer)\b"
@@ -496,17 +512,30 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
                 at = start + label.end()
                 return at, at + len(text), " ".join(text.split()), False
             continue
+        first, _, rest = seg.low.strip().partition("\n")
+        if rest and _PROMPT_HEADING.match(first) is not None and len(first.split()) <= 10:
+            # The heading and the prompt in one paragraph ("### Prompt" then its line).
+            lead = seg.low.index(rest)
+            text = seg.text[lead:].strip()
+            if text and len(text.split()) <= 40 and not text.startswith(("#", "|", "-", "*")):
+                at = start + lead
+                return at, at + len(text), " ".join(text.lstrip("> ").strip("*_ ").split()), False
+            continue
         if _PROMPT_HEADING.match(seg.low) is None or "\n" in seg.low.strip():
             continue
         if len(seg.low.split()) > 10 or i + 1 >= len(segments):
             continue
         body = segments[i + 1]
+        if body.text.rstrip().endswith(":") and i + 2 < len(segments):
+            # "Every round uses the same prompt:" introduces it; the prompt is what follows.
+            offset += len(body.low) + 1
+            body = segments[i + 2]
         text = body.text.strip()
         if not text or len(text.split()) > 40 or text.startswith(("#", "|", "-", "*")):
             continue  # a title ("# Prompt card: fraud"), not the heading over the prompt
         lead = len(body.text) - len(body.text.lstrip())
         at = offset + lead
-        return at, at + len(text), " ".join(text.lstrip("> ").split()), False
+        return at, at + len(text), " ".join(text.lstrip("> ").strip("*_ ").split()), False
     ask = _ASK_THEM.search(doc.low())
     if ask is not None:
         return ask.start(1), ask.end(1), " ".join(ask.group(1).split()), True
