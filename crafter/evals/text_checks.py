@@ -525,16 +525,16 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
             continue
         if len(seg.low.split()) > 10 or i + 1 >= len(segments):
             continue
-        body = segments[i + 1]
+        body, body_at = segments[i + 1], offset  # offset: where segment i + 1 starts
         if body.text.rstrip().endswith(":") and i + 2 < len(segments):
             # "Every round uses the same prompt:" introduces it; the prompt is what follows.
-            offset += len(body.low) + 1
+            body_at += len(body.low) + 1
             body = segments[i + 2]
         text = body.text.strip()
         if not text or len(text.split()) > 40 or text.startswith(("#", "|", "-", "*")):
             continue  # a title ("# Prompt card: fraud"), not the heading over the prompt
         lead = len(body.text) - len(body.text.lstrip())
-        at = offset + lead
+        at = body_at + lead
         return at, at + len(text), " ".join(text.lstrip("> ").strip("*_ ").split()), False
     ask = _ASK_THEM.search(doc.low())
     if ask is not None:
