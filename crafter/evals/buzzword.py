@@ -13,6 +13,7 @@ from crafter.evals.text_checks import (
     count_numbers,
     part_segments,
     scenario_numbers,
+    sentence_with_all,
     sentences,
 )
 
@@ -179,21 +180,13 @@ def _rewards_naming(doc: LintDoc, k: Knowledge) -> tuple[Segment, str] | None:
     """The first sentence on the interviewer's side in which credit or a verdict goes to naming
     references ("reward familiarity with named industry systems and papers", "a strong hire cites
     a paper per component"), with no reason asked for in the same sentence."""
-    parts = k.name_reward
-    if not parts or not all(p.may_match(doc.low()) for p in parts):
-        return None
-    for seg in doc.segments:
-        if seg.part == "trap" or (doc.scenario is not None and seg.part != "answer"):
-            continue
-        if not all(p.may_match(seg.low) for p in parts):
-            continue
-        for line in seg.low.split("\n"):
-            for _, sentence in sentences(line):
-                if all(p.search(sentence) for p in parts) and not (
-                    k.name_reward_reasons is not None and k.name_reward_reasons.search(sentence)
-                ):
-                    return seg, sentence.strip()
-    return None
+    segments = (
+        seg
+        for seg in doc.segments
+        if seg.part != "trap" and (doc.scenario is None or seg.part == "answer")
+    )
+    found = sentence_with_all(doc, segments, k.name_reward, k.name_reward_reasons, by_line=True)
+    return (found[0], found[1].strip()) if found else None
 
 
 def _buzzword_lexical(

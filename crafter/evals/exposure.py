@@ -271,9 +271,8 @@ def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
     probe = doc_probe(doc)
     if not probe.strip():
         return []
-    location = "title" if doc.scenario is not None else _first_prompt_line(doc)
     matches, nearest = index.match(probe)
-    return _findings(index, probe, location, matches, nearest)
+    return _findings(index, probe, _location(doc), matches, nearest)
 
 
 @dataclass
@@ -294,8 +293,7 @@ def defer(result: FileResult, doc: LintDoc) -> bool:
         return False
     probe = doc_probe(doc)
     if probe.strip():
-        location = "title" if doc.scenario is not None else _first_prompt_line(doc)
-        _WAITING[-1].append(_Waiting(result, probe, location))
+        _WAITING[-1].append(_Waiting(result, probe, _location(doc)))
     return True
 
 
@@ -359,6 +357,11 @@ def _findings(
             )
         )  # fmt: skip
     return findings
+
+
+def _location(doc: LintDoc) -> str:
+    """Where an exposure finding points: a scenario's title, or a page's first prompt line."""
+    return "title" if doc.scenario is not None else _first_prompt_line(doc)
 
 
 def _first_prompt_line(doc: LintDoc) -> str:

@@ -11,7 +11,7 @@ import re
 from crafter.evals.document import LintDoc
 from crafter.evals.findings import Finding, excerpt
 from crafter.evals.knowledge import Knowledge
-from crafter.evals.text_checks import part_segments, sentences
+from crafter.evals.text_checks import part_segments, sentence_with_all, sentences
 
 # -- staleness ----------------------------------------------------------------------------------
 
@@ -153,26 +153,20 @@ def _unnamed_ambush(doc: LintDoc, k: Knowledge) -> list[Finding]:
     mathematical or algorithmic, done alone ("work out the gradient, unaided", "implement the
     vocabulary learner from scratch", "prove the regret is logarithmic"): an ambush whatever the
     technique is called."""
-    parts = k.ambush_frame
-    if not parts or not all(p.may_match(doc.low()) for p in parts):
+    # Sentences run across wrapped lines: a paragraph is judged with its lines run together.
+    found = sentence_with_all(doc, part_segments(doc), k.ambush_frame, by_line=False)
+    if found is None:
         return []
-    for seg in part_segments(doc):
-        if not all(p.may_match(seg.low) for p in parts):
-            continue
-        # Sentences run across wrapped lines: judge the paragraph with its spaces collapsed.
-        flat = " ".join(seg.low.split())
-        for _, sentence in sentences(flat):
-            if all(p.search(sentence) for p in parts):
-                return [
-                    Finding(
-                        "rederive", "warning",
-                        "success seems to hinge on deriving, proving or implementing a known "
-                        "technique from scratch under time pressure",
-                        evidence=excerpt(sentence, 0, min(len(sentence), 200), 0),
-                        location=seg.location, suggestion=k.rederive_suggestion,
-                    )
-                ]  # fmt: skip
-    return []
+    seg, sentence = found
+    return [
+        Finding(
+            "rederive", "warning",
+            "success seems to hinge on deriving, proving or implementing a known technique from "
+            "scratch under time pressure",
+            evidence=excerpt(sentence, 0, min(len(sentence), 200), 0),
+            location=seg.location, suggestion=k.rederive_suggestion,
+        )
+    ]  # fmt: skip
 
 
 def rederive(doc: LintDoc, k: Knowledge) -> list[Finding]:

@@ -304,10 +304,10 @@ class Knowledge:
     # Buzzword: a sentence that rewards naming references (papers, companies, named systems),
     # each part a pattern that must all occur, unless the sentence also asks for reasons.
     name_reward: tuple[FastPattern, ...] = ()
+    name_reward_reasons: FastPattern | None = None
     # Re-derive without the technique's name: a sentence that asks to derive, prove or implement
     # (first) something mathematical or algorithmic (second) from scratch or unaided (third).
     ambush_frame: tuple[FastPattern, ...] = ()
-    name_reward_reasons: FastPattern | None = None
     task_cues: FastPattern | None = None
     not_design_round: FastPattern | None = None
 

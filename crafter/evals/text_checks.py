@@ -5,7 +5,7 @@ Pure functions over a LintDoc."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from crafter.domain import PLACEHOLDER_PREFIX
@@ -195,6 +195,33 @@ def part_segments(doc: LintDoc, part: str | None = None) -> Iterator[Segment]:
         if seg.part == "trap" or (part is not None and seg.part != part):
             continue
         yield seg
+
+
+def sentence_with_all(
+    doc: LintDoc,
+    segments: Iterable[Segment],
+    parts: tuple[FastPattern, ...],
+    unless: FastPattern | None = None,
+    *,
+    by_line: bool,
+) -> tuple[Segment, str] | None:
+    """The first sentence of ``segments`` in which every pattern of ``parts`` matches and
+    ``unless`` does not: a frame of several parts that must meet in one sentence. With
+    ``by_line`` sentences are split within each line (a chat line or table row stands alone);
+    otherwise a paragraph's lines run together (a wrapped sentence)."""
+    if not parts or not all(p.may_match(doc.low()) for p in parts):
+        return None
+    for seg in segments:
+        if not all(p.may_match(seg.low) for p in parts):
+            continue
+        chunks = seg.low.split("\n") if by_line else [" ".join(seg.low.split())]
+        for chunk in chunks:
+            for _, sentence in sentences(chunk):
+                if all(p.search(sentence) for p in parts) and not (
+                    unless is not None and unless.search(sentence)
+                ):
+                    return seg, sentence
+    return None
 
 
 # -- vagueness ----------------------------------------------------------------------------------
@@ -448,28 +475,23 @@ _GENERIC_BEFORE = re.compile(
 )
 
 
-def _named_concreteness(low: str) -> int:
-    """Like ``_concreteness``, but a user or data word counts only when something names it
-    ("per diem nurses", "claims history"), not in "our users" or "a lot of data"."""
-
-    def named(rx: re.Pattern[str]) -> bool:
-        return any(
-            m.start() > 0 and not _GENERIC_BEFORE.search(low[max(0, m.start() - 20) : m.start()])
-            for m in rx.finditer(low)
-        )
-
-    return (
-        min(scenario_numbers(low), 4) + named(_DATA) + named(_USERS) + bool(_CONSTRAINT.search(low))
+def _named(rx: re.Pattern[str], low: str) -> bool:
+    """Whether ``rx`` finds a user or data word that something names ("per diem nurses",
+    "claims history"), not one in "our users" or "a lot of data"."""
+    return any(
+        m.start() > 0 and not _GENERIC_BEFORE.search(low[max(0, m.start() - 20) : m.start()])
+        for m in rx.finditer(low)
     )
 
 
-def _concreteness(low: str) -> int:
-    return (
-        min(scenario_numbers(low), 4)
-        + bool(_DATA.search(low))
-        + bool(_USERS.search(low))
-        + bool(_CONSTRAINT.search(low))
-    )
+def _concreteness(low: str, *, named: bool = False) -> int:
+    """Numbers (up to four), data, users and constraints in ``low``; with ``named`` a user or
+    data word counts only when something names it (see ``_named``)."""
+    if named:
+        data, users = _named(_DATA, low), _named(_USERS, low)
+    else:
+        data, users = bool(_DATA.search(low)), bool(_USERS.search(low))
+    return min(scenario_numbers(low), 4) + data + users + bool(_CONSTRAINT.search(low))
 
 
 # A heading that names the candidate's prompt ("## Prompt (read aloud to the candidate)",
@@ -491,6 +513,11 @@ _ASK_THEM = re.compile(
     r"\b(?:just |simply )?ask (?:them|the candidate|candidates) to "
     r"((?:design|build|create|make) (?:me )?(?:a|an|the|our|some)\b[^.\n]{3,160})"
 )
+
+
+def _prompt_text(text: str) -> str:
+    """A prompt as the page shows it, without its block-quote marker, emphasis or line breaks."""
+    return " ".join(text.lstrip("> ").strip("*_ ").split())
 
 
 def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
@@ -519,7 +546,7 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
             text = seg.text[lead:].strip()
             if text and len(text.split()) <= 40 and not text.startswith(("#", "|", "-", "*")):
                 at = start + lead
-                return at, at + len(text), " ".join(text.lstrip("> ").strip("*_ ").split()), False
+                return at, at + len(text), _prompt_text(text), False
             continue
         if _PROMPT_HEADING.match(seg.low) is None or "\n" in seg.low.strip():
             continue
@@ -535,7 +562,7 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
             continue  # a title ("# Prompt card: fraud"), not the heading over the prompt
         lead = len(body.text) - len(body.text.lstrip())
         at = body_at + lead
-        return at, at + len(text), " ".join(text.lstrip("> ").strip("*_ ").split()), False
+        return at, at + len(text), _prompt_text(text), False
     ask = _ASK_THEM.search(doc.low())
     if ask is not None:
         return ask.start(1), ask.end(1), " ".join(ask.group(1).split()), True
@@ -553,7 +580,7 @@ def _bare_spoken_prompt(
     start, end, quoted = quote
     low = doc.low()
     plain = " ".join(low[start:end].split())
-    if len(plain.split()) > 40 or scenario_numbers(plain) or _named_concreteness(plain) > 1:
+    if len(plain.split()) > 40 or scenario_numbers(plain) or _concreteness(plain, named=True) > 1:
         return None
     after = _AFTER_QUOTE.match(low[end + 1 : end + 301])
     if after is not None and scenario_numbers(after.group(0)) >= 2:
