@@ -84,6 +84,16 @@ def adjudicated() -> dict[tuple[str, str, str], bool]:
     }
 
 
+def verdict(c: Case, index: exposure.ExposureIndex) -> exposure.Verdict:
+    """The check's verdict on a pair, as lint reaches it for a page holding the pair's title and
+    text: the same probe, the title's task, and the page's own twist sections if any."""
+    from crafter.evals.document import from_text
+    from crafter.evals.exposure_frames import twists_of
+
+    matches, nearest = index.match(c.probe, top=6)
+    return exposure.judge(index, matches, nearest, c.title, twists_of(from_text("", c.text)))
+
+
 def score(cases: list[Case], index: exposure.ExposureIndex) -> dict[str, Any]:
     """Raw figures count every warning on a same_domain or unrelated pair as false; the
     adjudicated precision counts one judged a near-copy of the prompt it names as right."""
@@ -91,8 +101,8 @@ def score(cases: list[Case], index: exposure.ExposureIndex) -> dict[str, Any]:
     misses, false_alarms = [], []
     verdicts = adjudicated()
     for c in cases:
-        matches, _ = index.match(c.probe)
-        warned = bool(matches) and matches[0].chance >= exposure.rule().warn_at
+        v = verdict(c, index)
+        warned = v.kind == "warning"
         if c.label == "near_copy":
             if warned:
                 tp += 1
@@ -101,8 +111,9 @@ def score(cases: list[Case], index: exposure.ExposureIndex) -> dict[str, Any]:
                 misses.append(c.title)
         elif warned:
             fp += 1
-            false_alarms.append(f"{c.title} ~ {matches[0].prompt.id}")
-            judged_right += verdicts.get((c.title, c.text, matches[0].prompt.id), False)
+            assert v.match is not None
+            false_alarms.append(f"{c.title} ~ {v.match.prompt.id}")
+            judged_right += verdicts.get((c.title, c.text, v.match.prompt.id), False)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     adj = (tp + judged_right) / (tp + fp) if tp + fp else 1.0

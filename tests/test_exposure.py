@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crafter.domain import placeholder
 from crafter.evals import exposure
 from crafter.evals.duplicates import near_duplicates
 from crafter.evals.exposure_data import (
@@ -59,6 +60,9 @@ def test_the_check_works_on_scenario_yaml_and_in_every_format(tmp_path: Path) ->
     src["premise"] = (
         "Design the system that recommends videos to users on our video site's homepage."
     )
+    # The scaffold's state for a published seed: its hooks still placeholders to fill.
+    for hook in src["hooks"]:
+        hook["detail"] = placeholder("a detail of your product the published walkthrough misses")
     path = tmp_path / "copy.yaml"
     path.write_text(yaml.safe_dump(src, sort_keys=False))
     for fmt in ("text", "json", "junit", "github", "sarif"):
@@ -304,6 +308,7 @@ def test_a_batch_of_files_gets_the_findings_each_file_gets_alone(tmp_path: Path)
     src = yaml.safe_load((CASES / "scenario-good-dating-message-nudge.yaml").read_text())
     src["title"] = "Video recommendations"
     src["seed"] = "Recommend videos on the homepage of a video-sharing site"
+    src["hooks"][0]["detail"] = placeholder("a detail the published walkthrough misses")
     copy = tmp_path / "copy.yaml"
     copy.write_text(yaml.safe_dump(src, sort_keys=False))
     paths = [*sorted(p for p in CASES.iterdir() if p.suffix in {".md", ".txt", ".yaml"}), copy]

@@ -102,6 +102,7 @@ class Match:
     words: float
     shingles: float
     explained: float
+    at: int = -1  # the prompt's position in its index
 
 
 _BATCH = 64  # probes whose similarities are computed in one matrix product
@@ -144,6 +145,7 @@ class ExposureIndex:
         self._unknown_idf = float(np.log(n + 1) + 1.0)
         self._grams = [shingles(t) for t in toks]
         self._table: exposure_model.ExemplarTable | None = None
+        self._tasks: list[frozenset[str]] | None = None
         self.by_domain: dict[str, int] = {}
         for p in self.prompts:
             self.by_domain[p.domain] = self.by_domain.get(p.domain, 0) + 1
@@ -175,6 +177,15 @@ class ExposureIndex:
     def grams(self, tokens: Sequence[str], which: Sequence[int]) -> list[float]:
         mine = shingles(tokens)
         return [len(self._grams[j] & mine) / max(1, len(self._grams[j])) for j in which]
+
+    def tasks(self, j: int) -> frozenset[str]:
+        """The tasks prompt ``j`` asks for (from its title and gist; see exposure_frames)."""
+        if self._tasks is None:
+            from crafter.evals.exposure_frames import frames
+
+            f = frames()
+            self._tasks = [f.tasks_of(f"{p.title}. {p.gist}") for p in self.prompts]
+        return self._tasks[j]
 
     def table(self) -> exposure_model.ExemplarTable:
         if self._table is None:
@@ -218,7 +229,7 @@ class ExposureIndex:
         return [
             Match(
                 self.prompts[j], chance[j], float(feats[j, 0]), float(words[j]),
-                float(feats[j, 6]), float(explained[j]),
+                float(feats[j, 6]), float(explained[j]), int(j),
             )
             for j in best
         ], nearest  # fmt: skip
@@ -263,6 +274,53 @@ def _sources(p: PublishedPrompt) -> str:
     return f"{p.count} source(s)" + (f": {shown}" if shown else "")
 
 
+_TOP = 6  # matches looked at: a clashing leader can hand the warning to the next that agrees
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the check concludes about one probe: ``warning`` (a near-copy of ``match``),
+    ``twisted`` (close to it, but the scenario carries its own twists), ``other-task`` (the
+    closest by wording asks a different task in the same domain), ``domain`` or ``none``."""
+
+    kind: str
+    match: Match | None = None
+    note: str = ""
+
+
+def judge(
+    index: ExposureIndex, matches: list[Match], nearest: float, title: str = "", twists: str = ""
+) -> Verdict:
+    """The check's decision from a probe's matches, its title (whose task is compared with each
+    prompt's) and its own twists (see exposure_frames). Lint and the benchmark both use it."""
+    from crafter.evals.exposure_frames import frames
+
+    r, f = rule(), frames()
+    if matches and matches[0].chance >= r.warn_at:
+        mine = f.tasks_of(title)
+        lead = matches[0]
+        chosen: Match | None = lead
+        if f.clash(mine, index.tasks(lead.at)):
+            chosen = next(
+                (
+                    m
+                    for m in matches[1:]
+                    if m.chance >= f.retarget_at and not f.clash(mine, index.tasks(m.at))
+                ),
+                None,
+            )
+        if chosen is None:
+            asks = ", ".join(sorted(mine))
+            theirs = ", ".join(sorted(index.tasks(lead.at)))
+            return Verdict("other-task", lead, f"this asks for {asks}; it asks for {theirs}")
+        if twists:
+            return Verdict("twisted", chosen, twists)
+        return Verdict("warning", chosen)
+    if matches and nearest >= r.domain_cos:
+        return Verdict("domain", max(matches, key=lambda m: m.cos))
+    return Verdict("none")
+
+
 def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
     """Findings of the exposure check for one document."""
     index = index if index is not None else active()
@@ -271,8 +329,14 @@ def check(doc: LintDoc, index: ExposureIndex | None = None) -> list[Finding]:
     probe = doc_probe(doc)
     if not probe.strip():
         return []
-    matches, nearest = index.match(probe)
-    return _findings(index, probe, _location(doc), matches, nearest)
+    matches, nearest = index.match(probe, top=_TOP)
+    return _findings(index, probe, _location(doc), matches, nearest, *_frame(doc))
+
+
+def _frame(doc: LintDoc) -> tuple[str, str]:
+    from crafter.evals.exposure_frames import title_of, twists_of
+
+    return title_of(doc), twists_of(doc)
 
 
 @dataclass
@@ -280,6 +344,8 @@ class _Waiting:
     result: FileResult
     probe: str
     location: str
+    title: str
+    twists: str
 
 
 _WAITING: list[list[_Waiting]] = []
@@ -293,7 +359,7 @@ def defer(result: FileResult, doc: LintDoc) -> bool:
         return False
     probe = doc_probe(doc)
     if probe.strip():
-        _WAITING[-1].append(_Waiting(result, probe, _location(doc)))
+        _WAITING[-1].append(_Waiting(result, probe, _location(doc), *_frame(doc)))
     return True
 
 
@@ -318,45 +384,71 @@ class batched:  # used as a context manager: ``with exposure.batched():``
         index = active()
         if exc_type is not None or index is None or not waiting:
             return
-        matched = index.match_many([w.probe for w in waiting])
+        matched = index.match_many([w.probe for w in waiting], top=_TOP)
         for w, (matches, nearest) in zip(waiting, matched, strict=True):
-            w.result.findings += _findings(index, w.probe, w.location, matches, nearest)
+            w.result.findings += _findings(
+                index, w.probe, w.location, matches, nearest, w.title, w.twists
+            )
 
 
 def _findings(
-    index: ExposureIndex, probe: str, location: str, matches: list[Match], nearest: float
+    index: ExposureIndex,
+    probe: str,
+    location: str,
+    matches: list[Match],
+    nearest: float,
+    title: str = "",
+    twists: str = "",
 ) -> list[Finding]:
-    findings: list[Finding] = []
-    if not matches:
-        return findings
-    best, r = matches[0], rule()
-    if best.chance >= r.warn_at:
-        p = best.prompt
-        findings.append(
+    v = judge(index, matches, nearest, title, twists)
+    if v.match is None:
+        return []
+    m, p = v.match, v.match.prompt
+    evidence = (
+        f"{probe[:140]} ~ {p.gist[:140]} (similarity {m.cos:.2f}, "
+        f"shared wording {m.words:.2f}, chance {m.chance:.2f})"
+    )
+    if v.kind == "warning":
+        return [
             Finding(
                 CHECK, "warning",
                 f"near-copy of a widely published prompt: {p.title!r} ({_sources(p)}); "
                 "candidates may have rehearsed its published walkthrough",
-                evidence=f"{probe[:140]} ~ {p.gist[:140]} (similarity {best.cos:.2f}, "
-                f"shared wording {best.words:.2f}, chance {best.chance:.2f})",
-                location=location, suggestion=FIX,
+                evidence=evidence, location=location, suggestion=FIX,
             )
-        )  # fmt: skip
-        return findings
-    near = max(matches, key=lambda m: m.cos)
-    if nearest >= r.domain_cos:
-        p = near.prompt
-        findings.append(
+        ]  # fmt: skip
+    if v.kind == "twisted":
+        return [
             Finding(
                 CHECK, "info",
-                f"shares its domain ({p.domain}) with {index.by_domain.get(p.domain, 1)} published "
-                f"prompt(s); nearest: {p.title!r} ({p.count} source(s)), not a copy",
-                evidence=f"similarity {nearest:.2f}", location=location,
-                suggestion="keep the specifics that set it apart; if a candidate starts reciting "
-                f"the published walkthrough, probe what differs here. To go further: {FIX}",
+                f"close to a widely published prompt, {p.title!r} ({_sources(p)}), but "
+                f"{v.note} set it apart",
+                evidence=evidence, location=location,
+                suggestion="check that they make the published walkthrough wrong here, not just "
+                "longer: a candidate reciting it should miss what they force",
             )
-        )  # fmt: skip
-    return findings
+        ]  # fmt: skip
+    if v.kind == "other-task":
+        return [
+            Finding(
+                CHECK, "info",
+                f"shares its wording with a widely published prompt, {p.title!r} "
+                f"({p.count} source(s)), but asks a different task ({v.note}): not a copy",
+                evidence=evidence, location=location,
+                suggestion="keep the task explicit in the prompt; if a candidate starts "
+                "reciting the published walkthrough, ask what it gets wrong here",
+            )
+        ]  # fmt: skip
+    return [
+        Finding(
+            CHECK, "info",
+            f"shares its domain ({p.domain}) with {index.by_domain.get(p.domain, 1)} published "
+            f"prompt(s); nearest: {p.title!r} ({p.count} source(s)), not a copy",
+            evidence=f"similarity {nearest:.2f}", location=location,
+            suggestion="keep the specifics that set it apart; if a candidate starts reciting "
+            f"the published walkthrough, probe what differs here. To go further: {FIX}",
+        )
+    ]  # fmt: skip
 
 
 def _location(doc: LintDoc) -> str:
@@ -373,11 +465,12 @@ def _first_prompt_line(doc: LintDoc) -> str:
 
 def seed_exposure(seed: str, index: ExposureIndex | None = None) -> Match | None:
     """The published prompt ``seed`` is a near-copy of, if any (for drafting)."""
+    from crafter.evals.exposure_frames import seed_title
+
     index = index if index is not None else index_for()
-    matches, _ = index.match(probe_of(seed))
-    if matches and matches[0].chance >= rule().warn_at:
-        return matches[0]
-    return None
+    matches, nearest = index.match(probe_of(seed), top=_TOP)
+    v = judge(index, matches, nearest, seed_title(seed))
+    return v.match if v.kind == "warning" else None
 
 
 def logit(p: float) -> float:

@@ -58,12 +58,14 @@ def rule_path() -> Path:
 
 @cache
 def files_digest() -> str:
-    """A digest of the exemplar and rule files (the lint result cache keys on it; read once a
-    process, like the files themselves)."""
+    """A digest of the exemplar, rule and task files (the lint result cache keys on it; read once
+    a process, like the files themselves)."""
     import hashlib
 
+    from crafter.evals.exposure_frames import frames_path
+
     digest = hashlib.sha256()
-    for path in (exemplars_path(), blind_exemplars_path(), rule_path()):
+    for path in (exemplars_path(), blind_exemplars_path(), rule_path(), frames_path()):
         try:
             digest.update(path.read_bytes())
         except OSError:
