@@ -9,7 +9,9 @@ model, looked at since), ``pairs_blind2.yaml`` (written blind; scored once, with
 ``pairs_blind4.yaml`` (written blind; scored once in the sixth session, with --blind4) and
 ``pairs_blind5.yaml`` and ``pairs_blind6.yaml`` (written blind; scored once in the seventh
 session, with --blind5 and --blind6), ``pairs_blind7.yaml`` (written blind; scored in the eighth
-session before and after the exemplars learned from the first six, with --blind7). Since the
+session before and after the exemplars learned from the first six, with --blind7),
+``pairs_blind8.yaml`` (written blind; scored in the ninth session before and after the task
+frames and twist evidence of evals/exposure/tasks.yaml, with --blind8). Since the
 eighth session the first six sets are learned from (evals/exposure/exemplars_blind.yaml), so their
 figures are no longer a test.
 
@@ -229,6 +231,8 @@ def main() -> None:
         sets.append("pairs_blind6.yaml")
     if "--blind7" in sys.argv:  # scored before and after the blind exemplars, eighth session
         sets.append("pairs_blind7.yaml")
+    if "--blind8" in sys.argv:  # scored before and after the task frames, ninth session
+        sets.append("pairs_blind8.yaml")
     for name in sets:
         path = FOLDER / name
         if not path.is_file():

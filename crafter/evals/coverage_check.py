@@ -134,6 +134,17 @@ def coverage(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, float
 
 _SENTENCE_END = re.compile(r"[.!?\n|]")
 _MIN_LEFT_OUT = 2  # stages a note must name as left out
+_ABOUT_THE_ROUND = re.compile(r"\b(round|loop|interview|session|hour|score|scored|elsewhere)\b")
+
+
+def _sentence_start(low: str, pos: int) -> int:
+    """Where the sentence holding ``pos`` starts (after the last sentence end within 300
+    characters before it)."""
+    lo = max(0, pos - 300)
+    last = lo
+    for m in _SENTENCE_END.finditer(low, lo, pos):
+        last = m.end()
+    return last
 
 
 def _left_out(low: str, k: Knowledge) -> tuple[int, int] | None:
@@ -156,6 +167,14 @@ def _left_out(low: str, k: Knowledge) -> tuple[int, int] | None:
         named = sum(1 for rx in k.stages.values() if rx.search(tail))
         if named >= _MIN_LEFT_OUT:
             return m.start(), min(end, m.end() + 160)
+        # Or the stages come first ("labels, evaluation and monitoring are not covered in this
+        # round"), when the sentence is about the round or its score, not about an answer.
+        start = max(_sentence_start(low, m.start()), m.start() - 300)
+        head = low[start : m.start()]
+        if _ABOUT_THE_ROUND.search(low, m.end(), min(end, m.end() + 120)) is not None:
+            named = sum(1 for rx in k.stages.values() if rx.search(head))
+            if named >= _MIN_LEFT_OUT:
+                return start, min(end, m.end() + 160)
         pos = m.end()
     return None
 
@@ -231,9 +250,14 @@ def _one_stage_units(units: list[str], k: Knowledge) -> str | None:
     return top if alone >= 0.8 * len(staged) else None
 
 
+_MIN_DOMINANT = 3  # mentions of the leading stage before an answer counts as staying there
+
+
 def _dominant_stage(text: str, k: Knowledge) -> str | None:
+    """The stage an answer dwells on: named at least three times and twice as often as any
+    other (one mention of "history" in a two-line key is not a focus)."""
     counts = {name: len(rx.findall(text)) for name, rx in k.stages.items()}
     ranked = sorted(counts.values(), reverse=True)
-    if not ranked[0] or ranked[0] == ranked[1]:
+    if ranked[0] < _MIN_DOMINANT or ranked[0] < 2 * ranked[1]:
         return None  # no clear single focus
     return max(counts, key=lambda n: counts[n])

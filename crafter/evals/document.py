@@ -16,7 +16,7 @@ _ANSWER_MARKER = re.compile(
     r"^[#>*_ \t-]*("
     r"((ideal|model|expected|good|sample|reference|strong|great|the)[ \t]+)?(answer|solution)s?\b"
     # "Interviewer: <name>" is a page's metadata, not its answer side: the word needs its noun.
-    r"|rubric|scoring|grading|how to grade|interviewer(.s)?[ \t]*(notes|rubric|guide|checklist|only)"
+    r"|rubric|scoring|grading|how to grade|interviewer(.s)?[ \t]*(notes|rubric|guide|checklist|only|answer[ \t]+key|answers?\b|expected answer)"
     r"|what (we|the interviewer|i)('re|'m| are| am| is)?[ \t]*(look|listen|want|expect)\w*"
     r"|what an? (passing|good|strong|great|ideal) answer|an? (good|strong|passing) answer"
     r"|evaluation criteria|checklist|hiring panel|pass[ \t]*="

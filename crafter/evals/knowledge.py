@@ -290,6 +290,8 @@ class Knowledge:
     question_words: tuple[FastPattern, ...] = ()
     spoken_prompt: FastPattern | None = None
     withholding: FastPattern | None = None
+    # Company facts that give the candidate nothing to design with (founding year, headcount).
+    company_trivia: FastPattern | None = None
     # Adjectives that sell rather than specify ("robust, scalable, real-time, future-proof").
     hype: tuple[FastPattern, ...] = ()
     scoped_elsewhere: FastPattern | None = None
@@ -368,6 +370,7 @@ def knowledge() -> Knowledge:
         question_words=tuple(FastPattern(p) for p in voc.get("question_words", [])),
         spoken_prompt=FastPattern(voc["spoken_prompt"]) if voc.get("spoken_prompt") else None,
         withholding=_rx(voc["withholding"]) if voc.get("withholding") else None,
+        company_trivia=_rx(voc["company_trivia"]) if voc.get("company_trivia") else None,
         hype=tuple(FastPattern(p) for p in voc.get("hype", [])),
         scoped_elsewhere=_rx(voc["scoped_elsewhere"]) if voc.get("scoped_elsewhere") else None,
         deep_dive=_rx(voc["deep_dive"]) if voc.get("deep_dive") else None,

@@ -317,7 +317,10 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
                 "volume and latency in numbers, and what an error costs",
             )
         )  # fmt: skip
-    elif quote is not None and (spoken := _bare_spoken_prompt(doc, quote, facing)) is not None:
+    elif (
+        quote is not None
+        and (spoken := _bare_spoken_prompt(doc, quote, facing, trivia=k.company_trivia)) is not None
+    ):
         findings.append(
             Finding(
                 "vagueness", "error",
@@ -330,7 +333,12 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
         )  # fmt: skip
     elif (
         headed is not None
-        and (spoken := _bare_spoken_prompt(doc, headed[:3], facing, headed[3])) is not None
+        and (
+            spoken := _bare_spoken_prompt(
+                doc, headed[:3], facing, headed[3], trivia=k.company_trivia
+            )
+        )
+        is not None
     ):
         findings.append(
             Finding(
@@ -544,8 +552,14 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
             # The heading and the prompt in one paragraph ("### Prompt" then its line).
             lead = seg.low.index(rest)
             text = seg.text[lead:].strip()
+            at = start + lead
+            if text.endswith(":") and "\n" not in text and i + 1 < len(segments):
+                # "## The question / Every round uses the same prompt:" introduces the prompt,
+                # which is the next paragraph.
+                body = segments[i + 1]
+                text = body.text.strip()
+                at = offset + len(body.text) - len(body.text.lstrip())
             if text and len(text.split()) <= 40 and not text.startswith(("#", "|", "-", "*")):
-                at = start + lead
                 return at, at + len(text), _prompt_text(text), False
             continue
         if _PROMPT_HEADING.match(seg.low) is None or "\n" in seg.low.strip():
@@ -569,8 +583,32 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
     return None
 
 
+def _only_trivia(text: str, trivia: FastPattern | None) -> bool:
+    """A paragraph of company trivia (founding year, headcount, funding round, offices): its
+    numbers are about the company, not the problem, and it names no data or constraint."""
+    if trivia is None or not trivia.search(text):
+        return False
+    return not _DATA.search(text) and not _CONSTRAINT.search(text)
+
+
+def _paragraph_end(doc: LintDoc, pos: int) -> int:
+    """Where the segment holding offset ``pos`` of ``doc.low()`` ends."""
+    offset = 0
+    for seg in doc.segments:
+        if seg.part == "trap":
+            continue
+        offset += len(seg.low) + 1
+        if pos < offset:
+            return offset - 1
+    return offset
+
+
 def _bare_spoken_prompt(
-    doc: LintDoc, quote: tuple[int, int, str], facing: list[Segment], in_line: bool = False
+    doc: LintDoc,
+    quote: tuple[int, int, str],
+    facing: list[Segment],
+    in_line: bool = False,
+    trivia: FastPattern | None = None,
 ) -> str | None:
     """The quoted line a page says is the prompt (``quote``, from ``_spoken_quote``), when it is
     bare (at most 40 words, no number, at most one kind of specific) and no paragraph the
@@ -582,7 +620,9 @@ def _bare_spoken_prompt(
     plain = " ".join(low[start:end].split())
     if len(plain.split()) > 40 or scenario_numbers(plain) or _concreteness(plain, named=True) > 1:
         return None
-    after = _AFTER_QUOTE.match(low[end + 1 : end + 301])
+    # The rest of the quote's own paragraph: the page's segments are joined by single line
+    # breaks, so without this bound the next paragraph ("**Timing:** 5 min intros") ran on.
+    after = _AFTER_QUOTE.match(low[end + 1 : min(end + 301, _paragraph_end(doc, end))])
     if after is not None and scenario_numbers(after.group(0)) >= 2:
         return None  # the quote is a name; its own sentence goes on to give the specifics
     facing_ids = {id(seg) for seg in facing}
@@ -602,7 +642,7 @@ def _bare_spoken_prompt(
             # round ("Ask: ..."), not the whole prompt.
             if around.lstrip().startswith("#") or (len(around.split()) > 12 and not in_line):
                 return None
-        if _concreteness(text) < 2:
+        if _concreteness(text) < 2 or _only_trivia(text, trivia):
             continue
         gives = _GIVES_FACTS.search(text) and not _DENIES_FACTS.search(text)
         if gives or not _PROCESS.search(text):
