@@ -11,7 +11,8 @@ in the sixth session, scored once after its first round of lint work, tuned on s
 blind10 (written blind in the seventh session, scored once mid-way, tuned on since) and blind11
 (written blind in the seventh session, scored once at its end) and blind12 (written blind in the
 eighth session, scored once after its first round of lint work: evals/blind12/SCORE-ONCE.txt, tuned on
-since) and blind13 (written blind in the eighth session, scored once after its lint work).
+since) and blind13 (written blind in the eighth session, scored once after its lint work, tuned on
+in the ninth) and blind14 (written blind in the ninth session, scored once after its lint work).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -36,6 +37,7 @@ def main() -> None:
     blind11 = evals / "blind11"  # scored once at the end of the seventh session (SCORE-ONCE.txt)
     blind12 = evals / "blind12"  # scored once mid-way through the eighth session, tuned on since
     blind13 = evals / "blind13"  # scored once after the eighth session's lint work (SCORE-ONCE.txt)
+    blind14 = evals / "blind14"  # scored once in the ninth session after its lint work (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),
@@ -52,6 +54,7 @@ def main() -> None:
         ("blind11", [blind11]),
         ("blind12", [blind12]),
         ("blind13", [blind13]),
+        ("blind14", [blind14]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")
