@@ -144,3 +144,66 @@ def test_an_interviewer_answer_key_heading_starts_the_answer_side() -> None:
         "drift.\n\nHire if the candidate hits most of these.\n"
     )
     assert _warns(text, "buzzword")
+
+
+def _vague(text: str) -> list[Finding]:
+    return [f for f in _found(text, "vagueness") if f.severity == "error"]
+
+
+def test_a_prompt_in_a_table_cell_with_a_withholding_reply_is_vague() -> None:
+    text = (
+        "**Prompt card: shop recommendations**\n\n| Field | Value |\n|---|---|\n| Level | Senior |\n"
+        '| Duration | 45 min |\n| Prompt | "We run a shop. Design recommendations for it." |\n'
+        '| If asked | About scale or catalogue, say "make reasonable assumptions." |\n'
+    )
+    found = _vague(text)
+    assert found and "We run a shop. Design recommendations for it." in found[0].message, found
+
+
+def test_a_prompt_said_in_a_transcript_line_and_then_withheld_is_vague() -> None:
+    text = (
+        "[Transcript, auto-generated]\n00:00:40 Ines: So, the question for today. Design a system "
+        "that recommends podcasts.\n00:00:52 Candidate: Where does it show up, and for how many "
+        "listeners?\n00:01:03 Ines: Whatever you think makes sense, it's your design.\n"
+    )
+    found = _vague(text)
+    assert found and "recommends podcasts" in found[0].message, found
+
+
+def test_a_bold_prompt_label_alone_on_its_line_heads_the_prompt_below() -> None:
+    text = (
+        "**[Doc] ML design prompt (draft)**\n\n---\n\n**Prompt:**\n\nDesign a content moderation "
+        "system for our forum.\n\n**Follow-ups (pick any):**\n- What would you optimise for?\n- How "
+        "would you get labels?\n\nComment: should we add the volume and the number of moderators? "
+        "Reply: no, keep it open.\n"
+    )
+    found = _vague(text)
+    assert found and "content moderation system for our forum" in found[0].message, found
+
+
+def test_the_reply_to_a_question_is_not_taken_for_the_quoted_prompt() -> None:
+    text = (
+        "**#ml-interviewers** thread\n\n**lee** 10:02\nwhat do you ask?\n\n**ana** 10:04\nno users, "
+        'no volume. if they ask I say "assume whatever you think is reasonable".\n\n**lee** 10:09\n'
+        'so the prompt is just "design a support chatbot"?\n\n**ana** 10:09\nyep\n'
+    )
+    found = _vague(text)
+    assert found and "design a support chatbot" in found[0].message, found
+
+
+def test_company_trivia_beside_a_bare_prompt_gives_the_candidate_nothing() -> None:
+    text = (
+        "# Prompt card\n\n**About us:** Founded in 1998, headquartered in Leeds, about 2,400 "
+        "employees, publicly traded since 2015.\n\n**Read to the candidate:**\n\n> Use machine "
+        "learning to improve our customer experience. How would you design it?\n"
+    )
+    assert _vague(text), _found(text, "vagueness")
+
+
+def test_trivia_that_also_names_the_problem_data_still_counts() -> None:
+    text = (
+        "# Prompt card\n\nFounded in 1998, we now handle 4,800 warranty claims a week from 40 "
+        "dealers; claim photos and repair invoices are our data, and payouts must happen within "
+        "48 hours.\n\nDesign how claims should be triaged and paid.\n"
+    )
+    assert not _vague(text), _found(text, "vagueness")

@@ -251,7 +251,12 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
     # them (a scenario's context, data and prepared answers; a prose file's "if asked" notes).
     # Never the rubric or the answer key: numbers there say nothing about the prompt.
     facing = _facing(doc)
-    scoped = [s for s in facing if PLACEHOLDER_PREFIX not in s.text]
+    # Company trivia (founding year, headcount, revenue) gives the candidate nothing to design with.
+    scoped = [
+        s
+        for s in facing
+        if PLACEHOLDER_PREFIX not in s.text and not _only_trivia(s.low, k.company_trivia)
+    ]
     filled = "\n".join(s.low for s in scoped)
     words = len(filled.split())
     numbers = scenario_numbers(filled) if doc.scenario is None else count_numbers(filled)
@@ -294,6 +299,8 @@ def vagueness(doc: LintDoc, k: Knowledge) -> tuple[list[Finding], dict[str, floa
         named = semantic.vagueness_probability(headed[2])
         if named is None or named.probability < verdict_threshold():
             headed = None
+        elif withheld is None:
+            withheld = _withheld_prompt(doc, k, headed[:3])
     if withheld is not None:
         quoted, cue = withheld
         findings.append(
@@ -408,19 +415,29 @@ def _spoken_quote(doc: LintDoc, k: Knowledge) -> tuple[int, int, str] | None:
     if k.spoken_prompt is None:
         return None
     low = doc.low()
-    spoken = k.spoken_prompt.search(low)
-    if spoken is None:
+    if not k.spoken_prompt.may_match(low):
         return None
-    start, end = spoken.span(1)
-    before = low[max(0, spoken.start() - 30) : start]
-    if _NOT_SAID.search(before) or _THEY_SAY.search(before):
-        # "the candidate may not say 'use SentencePiece'", "if they also say 'uplift
-        # modelling'": what the candidate says or must not, not what they hear.
-        return None
-    source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
-    if len(source) != len(low):
-        source = low
-    return start, end, " ".join(source[start:end].split())
+    for n, spoken in enumerate(k.spoken_prompt.rx.finditer(low)):
+        if n >= _MAX_QUOTES:
+            return None
+        start, end = spoken.span(1)
+        before = low[max(0, spoken.start() - 30) : start]
+        if _NOT_SAID.search(before) or _THEY_SAY.search(before):
+            # "the candidate may not say 'use SentencePiece'", "if they also say 'uplift
+            # modelling'": what the candidate says or must not, not what they hear.
+            return None
+        if k.withholding is not None and k.withholding.search(spoken.group(1)):
+            # 'if they ask I say "assume whatever you think is reasonable"': the reply to a
+            # question, not the prompt; the prompt may be quoted further on.
+            continue
+        source = "\n".join(seg.text for seg in doc.segments if seg.part != "trap")
+        if len(source) != len(low):
+            source = low
+        return start, end, " ".join(source[start:end].split())
+    return None
+
+
+_MAX_QUOTES = 20  # quoted lines looked at for the prompt
 
 
 _THEY_SAY = re.compile(
@@ -543,10 +560,12 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
             rest = seg.text[label.end() :]
             cut = _NEXT_LABEL.search(rest)
             text = (rest[: cut.start()] if cut else rest).strip()
-            if text and len(text.split()) <= 40:
+            if text.strip("*_ ") and len(text.split()) <= 40:
                 at = start + label.end()
                 return at, at + len(text), " ".join(text.split()), False
-            continue
+            if text.strip("*_ ") or "\n" in seg.low.strip():
+                continue
+            # "**Prompt:**" alone on its line: a heading over the prompt, read below.
         first, _, rest = seg.low.strip().partition("\n")
         if rest and _PROMPT_HEADING.match(first) is not None and len(first.split()) <= 10:
             # The heading and the prompt in one paragraph ("### Prompt" then its line).
@@ -577,10 +596,32 @@ def _headed_prompt(doc: LintDoc) -> tuple[int, int, str, bool] | None:
         lead = len(body.text) - len(body.text.lstrip())
         at = body_at + lead
         return at, at + len(text), _prompt_text(text), False
-    ask = _ASK_THEM.search(doc.low())
+    low = doc.low()
+    cell = _PROMPT_CELL.search(low)
+    if cell is not None:
+        text = cell.group(1).strip().strip('"“”*_ ')
+        if text and len(text.split()) <= 40:
+            at = low.index(text, cell.start(1))
+            source = "\n".join(seg.text for seg in segments)
+            shown = source[at : at + len(text)] if len(source) == len(low) else text
+            return at, at + len(text), " ".join(shown.split()), False
+    ask = _ASK_THEM.search(low) or _SAID_PROMPT.search(low)
     if ask is not None:
         return ask.start(1), ask.end(1), " ".join(ask.group(1).split()), True
     return None
+
+
+# A table row that names the prompt: "| Prompt | "We run a marketplace. Design ..." |".
+_PROMPT_CELL = re.compile(
+    r"^\|[ \t]*(?:\*\*)?(?:candidate[ \t]+)?(?:prompt|question|the ask)(?:\*\*)?[ \t]*\|"
+    r"[ \t]*([^|\n]{3,400})\|[ \t]*$",
+    re.M,
+)
+# The prompt said in a transcript line: "so the question for today. Design a system that ...".
+_SAID_PROMPT = re.compile(
+    r"\b(?:the|today.s|our) (?:question|prompt)(?: for today| today| is)?[.:][ \t]+"
+    r"((?:design|build|create|make)\b[^.\n]{3,160})"
+)
 
 
 def _only_trivia(text: str, trivia: FastPattern | None) -> bool:
@@ -653,9 +694,12 @@ def _bare_spoken_prompt(
 def _few_hooks(doc: LintDoc, concreteness: int) -> Finding | None:
     """A scenario with fewer than 3 hooks: a warning, or a note when its premise is full of
     specifics (numbers, data, users, constraints) that still give the candidate decisions."""
-    if doc.scenario is None or len(doc.scenario.hooks) >= 3:
+    if doc.scenario is None:
         return None
-    n = len(doc.scenario.hooks)
+    hooks = doc.scenario.hooks
+    if len(hooks) >= 3:
+        return None
+    n = len(hooks)
     thin = n == 0 or concreteness < 5
     return Finding(
         "vagueness", "warning" if thin else "info",
