@@ -11,7 +11,8 @@ model, looked at since), ``pairs_blind2.yaml`` (written blind; scored once, with
 session, with --blind5 and --blind6), ``pairs_blind7.yaml`` (written blind; scored in the eighth
 session before and after the exemplars learned from the first six, with --blind7),
 ``pairs_blind8.yaml`` (written blind; scored in the ninth session before and after the task
-frames and twist evidence of evals/exposure/tasks.yaml, with --blind8). Since the
+frames and twist evidence of evals/exposure/tasks.yaml, with --blind8), ``pairs_blind9.yaml``
+(written blind; scored once in the ninth session after its exposure work, with --blind9). Since the
 eighth session the first six sets are learned from (evals/exposure/exemplars_blind.yaml), so their
 figures are no longer a test.
 
@@ -233,6 +234,8 @@ def main() -> None:
         sets.append("pairs_blind7.yaml")
     if "--blind8" in sys.argv:  # scored before and after the task frames, ninth session
         sets.append("pairs_blind8.yaml")
+    if "--blind9" in sys.argv:  # scored once at the end of the ninth session's exposure work
+        sets.append("pairs_blind9.yaml")
     for name in sets:
         path = FOLDER / name
         if not path.is_file():
