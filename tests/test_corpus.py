@@ -57,6 +57,23 @@ def test_the_whole_corpus_is_clean_and_large_enough() -> None:
     assert len(recent) >= 400
 
 
+def test_every_id_fits_a_note_and_a_citation(tmp_path: Path) -> None:
+    # A scaffold draft's research notes carry the document id as a scenario Ident (at most 80
+    # characters): a longer corpus id made `crafter new` fail with a validation traceback.
+    import re
+
+    from crafter.pipeline.models import Note
+
+    docs = load_corpus(data_dir("reference_corpus")).docs
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,79}", d.id) for d in docs)
+    for d in docs[:50]:
+        Note(doc_id=d.id, note="a reported fact")
+    long_id = "acme-2024-" + "routing-" * 10 + "x"
+    _write(tmp_path, f"{long_id}.md", GOOD.replace("acme-2024-routing", long_id))
+    rendered = [p.render() for p in load_corpus(tmp_path).problems]
+    assert any("must be 3 to 80" in r for r in rendered), rendered
+
+
 def test_org_spellings_and_id_years_are_checked(tmp_path: Path) -> None:
     (tmp_path / "orgs.yaml").write_text('"LinkedIn": ["Linkedin"]\n"Acme": []\n')
     _write(tmp_path, "acme-2024-routing.md", GOOD.replace("org: Acme", "org: Linkedin"))

@@ -207,3 +207,25 @@ def test_trivia_that_also_names_the_problem_data_still_counts() -> None:
         "48 hours.\n\nDesign how claims should be triaged and paid.\n"
     )
     assert not _vague(text), _found(text, "vagueness")
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        "Point out that exact counts do not fit in memory, then ask the candidate to invent a "
+        "fixed-memory structure for them and prove its error bound on the board.",
+        "For the dedup step, have them work out the false positive rate of their filter and derive "
+        "the optimal k from memory.",
+    ],
+)
+def test_an_ambush_told_as_inventing_a_structure_is_a_rederive_finding(ask: str) -> None:
+    text = f"# Bus arrivals (ML design)\n\n{PROMPT}\n\n{ask}\n"
+    assert _warns(text, "rederive"), ask
+
+
+def test_inventory_is_not_inventing() -> None:
+    text = (
+        f"# Bus arrivals (ML design)\n\n{PROMPT} Depot inventory feeds and gradient-boosted "
+        "models are what we run today; spare-part inventory is tracked per depot.\n"
+    )
+    assert not _warns(text, "rederive")

@@ -31,8 +31,9 @@ from crafter.retrieval.relevance import FEATURES, RelevanceModel  # noqa: E402
 
 SEED_DIR = ROOT / "evals" / "seeds"
 # Every blind-graded seed set, each after its one score (the SCORE-ONCE files and the notes say
-# when): realistic_blind alone until the eighth session, all six since.
-SETS = ("realistic_blind", *(f"realistic_blind{n}" for n in range(2, 7)))
+# when): realistic_blind alone until the eighth session, the first six then, all eight since the
+# ninth.
+SETS = ("realistic_blind", *(f"realistic_blind{n}" for n in range(2, 9)))
 GRADES = SEED_DIR / "realistic_blind_grades.yaml"  # the first set (kept for older callers)
 SEEDS = SEED_DIR / "realistic_blind.yaml"
 MODEL = ROOT / "crafter" / "data" / "relevance.json"

@@ -26,7 +26,7 @@ SECTIONS = ("Problem", "Approach", "Figures", REPORTED, DESIGN_QUESTIONS)
 OPTIONAL_SECTIONS = ("Since then",)
 ORGS_FILE = "orgs.yaml"
 _ID_YEAR = re.compile(r"-((?:19|20)\d\d)-")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")  # a scenario Ident: notes and citations carry it
 _TAG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _FRONT = re.compile(r"^---\n(.*?)\n---\n", re.S)
 # libyaml's loader is ~10x faster; the corpus has hundreds of files to parse.
@@ -209,7 +209,10 @@ def parse_doc(
         return None, problems
     doc_id = str(meta["id"])
     if not _ID.match(doc_id):
-        bad(_key_line(front, "id"), f"id {doc_id!r} must be lowercase letters, digits and hyphens")
+        bad(
+            _key_line(front, "id"),
+            f"id {doc_id!r} must be 3 to 80 lowercase letters, digits and hyphens",
+        )
     if path.stem != doc_id:
         bad(_key_line(front, "id"), f"id {doc_id!r} does not match the file name {path.name!r}")
     id_year = _ID_YEAR.search(doc_id)

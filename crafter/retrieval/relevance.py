@@ -36,7 +36,7 @@ FEATURES = (
 )
 MODEL_FILE = "relevance.json"
 # Pinned by tools/fit_relevance.py when it writes the file.
-MODEL_SHA256 = "208f97e8afd46c8e62e793cacffc257d9a6b2dd22a3229184299d8ab93c16a6d"
+MODEL_SHA256 = "d678988c5677f5cb618545875da76114252cf3237576ca635874b80329d0afee"
 
 
 @dataclass(frozen=True)
