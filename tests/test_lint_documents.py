@@ -20,8 +20,8 @@ SPREAD_AMBUSH = (
     "# Crawl dedup\n\n"
     "Our crawler stores 40M pages a day and many are near copies of each other. On the "
     "whiteboard, work out from first principles a scheme that finds the near copies without "
-    "comparing every pair. Then prove, step by step, how its false-positive rate depends on the "
-    "number of bands and rows. We expect the full derivation before any system discussion.\n"
+    "comparing every pair. Then show, step by step, how often it wrongly pairs two different pages "
+    "as the bands and rows change. We expect the full derivation before any system discussion.\n"
 )
 
 

@@ -72,10 +72,15 @@ def test_an_unnamed_ambush_is_rederive_and_says_what_it_resembled() -> None:
     text = (
         "Our marketplace has 40M product pages and 3M new ones a day from seller feeds.\n\n"
         "Question: derive an algorithm that finds near-duplicates without comparing every pair "
-        "of documents, and prove its false-positive rate.\n"
+        "of documents, and show how often it wrongly pairs two different pages.\n"
     )
     found = [f for f in lint_text(text, DAY, "q.txt").findings if f.check == "rederive"]
     assert found and "close to '" in found[0].message and found[0].location
+    # The issue's own wording ("prove its false-positive rate") is caught by the frame rule.
+    issue = text.replace(
+        "show how often it wrongly pairs two different pages", "prove its false-positive rate"
+    )
+    assert [f.severity for f in lint_text(issue, DAY, "q.txt").findings if f.check == "rederive"]
 
 
 def test_implementing_dropout_is_not_told_to_add_product_context() -> None:
