@@ -229,3 +229,32 @@ def test_inventory_is_not_inventing() -> None:
         "models are what we run today; spare-part inventory is tracked per depot.\n"
     )
     assert not _warns(text, "rederive")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "Expected design: 5-gram models per language with Kneser-Ney smoothing, served in the IDE "
+        "for code completion.",
+        "Expected: train an in-house pointer-generator network and report ROUGE on a held-out set.",
+        "Owner extraction with rules over a dependency parse of each sentence.",
+        "Run Mahout's item-based collaborative filtering job nightly; that is the model.",
+        "The acoustic model is triphone HMMs with GMM emission densities, trained per accent.",
+        "We want an intent classifier over 120 intents, slot extraction for dates and order ids, "
+        "and a dialog state machine per intent.",
+    ],
+)
+def test_approaches_past_their_era_in_new_forms_are_stale(key: str) -> None:
+    text = f"# Bus arrivals (ML design)\n\n{PROMPT}\n\nAnswer key:\n- {key}\n"
+    assert _warns(text, "staleness"), key
+
+
+def test_an_n_gram_keyboard_on_a_feature_phone_is_not_code_completion() -> None:
+    text = (
+        f"# Predictive text (ML design)\n\n{PROMPT}\n\nAnswer key:\n- A pruned 3-gram model fits "
+        "the 4 MB flash and 512 KB of RAM on the feature phone, offline.\n"
+    )
+    assert not any(
+        f.severity in ("error", "warning") and "code completion" in f.message
+        for f in _found(text, "staleness")
+    )
