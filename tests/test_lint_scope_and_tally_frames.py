@@ -258,3 +258,11 @@ def test_an_n_gram_keyboard_on_a_feature_phone_is_not_code_completion() -> None:
         f.severity in ("error", "warning") and "code completion" in f.message
         for f in _found(text, "staleness")
     )
+
+
+def test_do_not_discuss_the_candidate_in_public_is_etiquette_not_a_scope() -> None:
+    text = (
+        f"# Bus arrivals (ML design)\n\n{PROMPT}\n\n## After the interview\n- Do not discuss the "
+        "candidate in public channels.\n- Submit feedback within one business day.\n"
+    )
+    assert not _warns(text, "coverage")
