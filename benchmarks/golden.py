@@ -12,7 +12,8 @@ blind10 (written blind in the seventh session, scored once mid-way, tuned on sin
 (written blind in the seventh session, scored once at its end) and blind12 (written blind in the
 eighth session, scored once after its first round of lint work: evals/blind12/SCORE-ONCE.txt, tuned on
 since) and blind13 (written blind in the eighth session, scored once after its lint work, tuned on
-in the ninth) and blind14 (written blind in the ninth session, scored once after its lint work).
+in the ninth) and blind14 (written blind in the ninth session, scored once after its first lint
+work, tuned on since) and blind15 (written blind in the ninth session, scored once at its end).
 
 Run: .venv/bin/python benchmarks/golden.py
 """
@@ -57,6 +58,7 @@ def main() -> None:
         ("blind12", [blind12]),
         ("blind13", [blind13]),
         ("blind14", [blind14]),
+        ("blind15", [blind15]),
     ):
         report = run_golden(*folders)
         print(f"== {label}")
