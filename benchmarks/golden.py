@@ -38,9 +38,8 @@ def main() -> None:
     blind11 = evals / "blind11"  # scored once at the end of the seventh session (SCORE-ONCE.txt)
     blind12 = evals / "blind12"  # scored once mid-way through the eighth session, tuned on since
     blind13 = evals / "blind13"  # scored once after the eighth session's lint work (SCORE-ONCE.txt)
-    blind14 = (
-        evals / "blind14"
-    )  # scored once in the ninth session after its lint work (SCORE-ONCE.txt)
+    blind14 = evals / "blind14"  # scored once in the ninth session, tuned on since
+    blind15 = evals / "blind15"  # scored once at the end of the ninth session (SCORE-ONCE.txt)
     for label, folders in (
         ("cases", [cases]),
         ("holdout", [holdout]),

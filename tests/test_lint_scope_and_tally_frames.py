@@ -266,3 +266,36 @@ def test_do_not_discuss_the_candidate_in_public_is_etiquette_not_a_scope() -> No
         "candidate in public channels.\n- Submit feedback within one business day.\n"
     )
     assert not _warns(text, "coverage")
+
+
+def test_an_unindexed_reference_is_an_error_from_a_model_and_a_warning_from_a_person() -> None:
+    import yaml
+
+    from crafter.domain.scenario import Scenario
+    from crafter.evals.scenario_checks import grounding
+    from crafter.resources import data_dir
+
+    path = data_dir("evals") / "cases" / "scenario-good-dating-message-nudge.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["references"] = [
+        {
+            "id": "ref-pilot",
+            "title": "Our nudge pilot, spring 2026",
+            "org": "Trust team",
+            "year": 2026,
+            "url": "https://intranet.example/pilots/nudge-2026",
+            "why_relevant": "What the pilot measured on our own users.",
+        }
+    ]
+    for hook in raw["hooks"]:
+        hook["refs"] = []
+    raw["provenance"].update(generator="hand-written", model="none")
+    by_hand = [
+        f for f in grounding(Scenario.model_validate(raw), frozenset()) if "ref-pilot" in f.message
+    ]
+    assert [f.severity for f in by_hand] == ["warning"], by_hand
+    raw["provenance"].update(generator="crafter.pipeline", model="claude-sonnet-4-5")
+    drafted = [
+        f for f in grounding(Scenario.model_validate(raw), frozenset()) if "ref-pilot" in f.message
+    ]
+    assert [f.severity for f in drafted] == ["error"] and "fabricated" in drafted[0].message

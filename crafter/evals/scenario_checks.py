@@ -117,13 +117,37 @@ def grounding(
                 )
             )  # fmt: skip
         if normalize_url(r.url) not in known_urls:
-            findings.append(
-                Finding(
-                    "grounding", "error",
-                    f"reference {r.id!r} points at a URL in neither the corpus nor your corpora: a fabricated source?",
-                    evidence=r.url, location=f"references[{i}].url",
-                    suggestion="replace it with a document found by crafter search, or index your own source with "
-                    "crafter index --add",
-                )
-            )  # fmt: skip
+            if written_by_a_model(s):
+                findings.append(
+                    Finding(
+                        "grounding", "error",
+                        f"reference {r.id!r} points at a URL in neither the corpus nor your corpora: a fabricated source?",
+                        evidence=r.url, location=f"references[{i}].url",
+                        suggestion="replace it with a document found by crafter search, or index your own source with "
+                        "crafter index --add",
+                    )
+                )  # fmt: skip
+            else:
+                # A person citing their own team's document (an intranet page) is not fabricating;
+                # drafts and the citation check can only use it once it is indexed.
+                findings.append(
+                    Finding(
+                        "grounding", "warning",
+                        f"reference {r.id!r} points at a URL in neither the corpus nor your corpora",
+                        evidence=r.url, location=f"references[{i}].url",
+                        suggestion="index the source with crafter index --add so drafts and this check can "
+                        "read it, or replace it with a document found by crafter search",
+                    )
+                )  # fmt: skip
     return findings
+
+
+_NO_MODEL = frozenset({"", "none", "n/a", "na", "human", "hand-written", "by hand"})
+
+
+def written_by_a_model(s: Scenario) -> bool:
+    """Whether a model drafted the scenario (its provenance names one): a reference outside the
+    corpora is then a likely fabrication. A hand-written scenario names no model."""
+    p = s.provenance
+    model = p.model.strip().lower()
+    return model not in _NO_MODEL and "hand" not in p.generator.lower()
