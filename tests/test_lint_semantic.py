@@ -247,3 +247,23 @@ def test_model_mentions_do_not_make_a_pipeline_question_ml_design() -> None:
         "storage, retention tiers and storage cost.\n"
     )
     assert "ml-clothing" in _checks_of(text)
+
+
+def test_the_sentence_memo_clears_without_losing_a_batch_it_still_needs() -> None:
+    # After 20,000 distinct sentences the memo was cleared while a batch that mixed remembered
+    # and new sentences was being filled: a KeyError stopped a long lint run.
+    import numpy as np
+
+    from crafter.evals.semantic.static import StaticEmbedder, shared_static
+
+    embedder = StaticEmbedder.__new__(StaticEmbedder)
+    embedder.__dict__.update(shared_static().__dict__)
+    remembered = [f"sentence number {i} about rides" for i in range(4)]
+    vectors = shared_static()._embed(remembered)
+    embedder._memo = {f"filler {i}": vectors[0] for i in range(20_001)}
+    embedder._memo.update(zip(remembered, vectors, strict=True))
+    batch = [*remembered, "a new one", "and another"]
+    out = embedder.embed(batch)
+    assert np.allclose(out[:4], vectors)
+    assert np.allclose(out[4:], shared_static()._embed(batch[4:]))
+    assert len(embedder._memo) <= 20_000

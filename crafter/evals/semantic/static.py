@@ -78,6 +78,7 @@ class StaticEmbedder:
         tokenizer.no_padding()
         self._tokenizer: Any = tokenizer
         self._memo: dict[str, Any] = {}
+        self.memo_limit = 20_000  # sentences kept; a long lint run would otherwise grow without end
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 384) float32 unit vectors (a passage with no known token is all zeros)."""
@@ -87,15 +88,21 @@ class StaticEmbedder:
         if not texts:
             return out
         # Several checks judge the same sentences: each is embedded once per process.
-        todo = [i for i, t in enumerate(texts) if t not in self._memo]
+        memo = self._memo
+        todo = [i for i, t in enumerate(texts) if t not in memo]
+        for i, t in enumerate(texts):
+            if t in memo:
+                out[i] = memo[t]
         if todo:
             fresh = self._embed([texts[i] for i in todo])
-            if len(self._memo) > 20_000:
-                self._memo.clear()
+            if len(memo) + len(todo) > self.memo_limit:
+                # Bounded memory on a long run. Cleared before this batch's vectors go in, and
+                # the batch's own rows are already in ``out``: clearing mid-batch used to drop
+                # vectors this call still needed (a KeyError after 20,000 sentences).
+                memo.clear()
             for i, vec in zip(todo, fresh, strict=True):
-                self._memo[texts[i]] = vec
-        for i, t in enumerate(texts):
-            out[i] = self._memo[t]
+                out[i] = vec
+                memo[texts[i]] = vec
         return out
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
