@@ -24,8 +24,8 @@ from crafter.resources import data_dir
 
 FOLDER = data_dir("evals") / "exposure"
 LEARNED = tuple(
-    f"pairs_blind{n}.yaml" for n in ("", "2", "3", "4", "5", "6", "7")
-)  # pairs_blind7 joined in the ninth session; pairs_blind8, scored once then, is kept out
+    f"pairs_blind{n}.yaml" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9")
+)  # pairs_blind7-9 joined at the end of the ninth session, after their scores
 HEADER = """\
 # Exemplars learned from the labelled blind pair sets (written by tools/exposure_blind_exemplars.py;
 # do not edit by hand: edit the pair sets or evals/exposure/adjudicated.yaml and run it again).
